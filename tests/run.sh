@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: install, then the nbdev CI triad (clean, export, test) and pytest. Ends with pytest's summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. ./install.sh
+export ARITH_INTERP_DATA="${ARITH_INTERP_DATA:-$(cd .. && pwd)/shared/data}"
+echo "== nbdev_clean leaves notebooks unchanged"
+nbdev_clean && git diff --exit-code --stat -- nbs
+echo "== nbdev_export leaves arith_interp/ unchanged"
+nbdev_export && git diff --exit-code --stat -- arith_interp && test -z "$(git status --porcelain -- arith_interp)"
+echo "== nbdev_test (slow cells skipped)"
+nbdev_test --n_workers 2 --timing
+echo "== pytest"
+python -m pytest -q -p no:cacheprovider tests

@@ -1,0 +1,40 @@
+"Project layout rules from STYLE.md: numbered notebooks, one module each, imports only downward, size caps."
+import re, json, pathlib, configparser
+ROOT = pathlib.Path(__file__).parents[1]
+NBS = sorted((ROOT/'nbs').glob('[0-9][0-9]*.ipynb'))
+
+def default_exp(nb):
+    for c in json.loads(nb.read_text())['cells']:
+        m = re.search(r'#\|\s*default_exp\s+(\S+)', ''.join(c['source']))
+        if m: return m[1]
+
+def test_top_level():
+    for p in ['nbs', 'arith_interp', 'settings.ini', 'paper', 'tests', 'environment.yml', 'setup.py', 'README.md', '.ci/run']:
+        assert (ROOT/p).exists(), p
+
+def test_pins():
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    reqs = cfg['DEFAULT']['requirements'] + ' ' + cfg['DEFAULT']['dev_requirements']
+    for pin in ['torch==2.13.0', 'nbdev==2.4.14', 'fastcore>=1.12.3,<2', 'execnb>=0.1.12,<0.2', 'transformers>=5,<6', 'nnsight>=0.8,<0.9']:
+        assert pin in reqs, pin
+
+def test_library_notebooks_export_one_module_each():
+    mods = {nb.name: default_exp(nb) for nb in NBS if int(nb.name[:2]) < 20}
+    assert all(mods.values()), [k for k, v in mods.items() if not v]
+    assert len(set(mods.values())) == len(mods)
+    for m in mods.values(): assert (ROOT/'arith_interp'/f'{m}.py').exists(), m
+
+def test_experiment_and_figure_notebooks_export_nothing():
+    assert not [nb.name for nb in NBS if int(nb.name[:2]) >= 20 and default_exp(nb)]
+
+def test_imports_only_go_downward():
+    order = {default_exp(nb): nb.name[:3] for nb in NBS if int(nb.name[:2]) < 20}
+    for mod, num in order.items():
+        src = (ROOT/'arith_interp'/f'{mod}.py').read_text()
+        for dep in re.findall(r'^\s*(?:from|import) arith_interp\.(\w+)', src, re.M):
+            if mod == 'cli': continue   # the CLI resolves commands lazily by name
+            assert order[dep] < num, f'{mod} ({num}) imports {dep} ({order[dep]})'
+
+def test_notebook_size_caps():
+    big = [nb.name for nb in NBS if nb.stat().st_size > 300_000]
+    assert not big, big
