@@ -1,0 +1,75 @@
+"""Step time and peak memory of Precise SFT vs full SFT vs LoRA on the embedded SmolLM2-135M, same batch, one benchmark run.
+
+Each method runs in its own child process (so peak RSS, from resource.getrusage ru_maxrss, belongs to that method alone);
+one step = forward + backward + AdamW step on a fixed batch of random tokens [batch, seq] (labels = inputs), fp32 on CPU.
+The first step is a warm-up and is not timed; the median of the next `steps` steps is reported. Adapter size on disk is the
+saved precise adapter (deltas only) against the full checkpoint a full-SFT run writes.
+
+    python benchmarks/bench_sft.py --steps 3 --batch 8 --seq 128 --out benchmarks/sft.json
+"""
+from __future__ import annotations
+import os, sys, json, time, argparse, resource, subprocess, tempfile, statistics
+from pathlib import Path
+
+HEADS_5_MLPS_2 = 'a14.h2,a16.h0,a18.h5,a21.h2,a25.h7,m23,m24'   # the spike's shape: 5 heads in layers 14-29 + 2 MLPs
+
+def child(a)->dict:
+    import torch
+    from arith_interp.core import save_json, file_sha256
+    from arith_interp.models import load_model, hf_module
+    from arith_interp.sites import spec, parse_components
+    from arith_interp.sft import make_tuner, random_heads, lora_rank_for, component_masks
+    torch.manual_seed(0)
+    m = load_model(a.model, device='cpu'); hf = hf_module(m)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    s = spec(m)
+    comps = random_heads(s, 32, seed=0) if a.method == 'precise32' else parse_components(HEADS_5_MLPS_2, s)
+    meth = {'precise32': 'precise', 'precise5h2m': 'precise'}.get(a.method, a.method)
+    budget = sum(int(v.sum()) for v in component_masks(m, parse_components(HEADS_5_MLPS_2, s)).values())
+    t = make_tuner(m, meth, comps, lora_r=lora_rank_for(m, budget) if meth == 'lora' else None)
+    opt = torch.optim.AdamW(t.params(), lr=1e-5, weight_decay=0.0)
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(3, s.vocab, (a.batch, a.seq), generator=g)
+    times = []
+    for i in range(a.steps + 1):
+        t0 = time.perf_counter()
+        loss = hf(input_ids=ids, labels=ids).loss; loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+        if i: times.append(time.perf_counter() - t0)
+    rec = {'method': a.method, 'components': [c.name for c in comps] if meth != 'full' else 'all', 'trainable_params': t.n_params(),
+           'total_params': sum(p.numel() for p in hf.parameters()), 'step_s': times, 'step_s_median': statistics.median(times),
+           'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 'rss_after_load_mb': rss0 / 1024,
+           'lora_r': getattr(t, 'r', None), 'threads': torch.get_num_threads()}
+    if a.method in ('precise5h2m', 'full'):
+        with tempfile.TemporaryDirectory() as d:
+            t.save(Path(d)/'x', model=a.model)
+            rec['saved_bytes'] = sum(p.stat().st_size for p in (Path(d)/'x').iterdir())
+    return rec
+
+def main(argv=None)->int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--model', default='smollm2-135m'); p.add_argument('--steps', type=int, default=3)
+    p.add_argument('--batch', type=int, default=8); p.add_argument('--seq', type=int, default=128)
+    p.add_argument('--methods', default='precise5h2m,precise32,lora,full'); p.add_argument('--out', default='benchmarks/sft.json')
+    p.add_argument('--child', default=None, help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child:
+        a.method = a.child; print(json.dumps(child(a))); return 0
+    runs = []
+    for meth in a.methods.split(','):
+        r = subprocess.run([sys.executable, __file__, '--child', meth, '--model', a.model, '--steps', str(a.steps),
+                            '--batch', str(a.batch), '--seq', str(a.seq)], capture_output=True, text=True)
+        if r.returncode: raise SystemExit(f'{meth} failed:\n{r.stderr[-3000:]}')
+        runs.append(json.loads(r.stdout.strip().splitlines()[-1])); print(meth, runs[-1]['step_s_median'], runs[-1]['peak_rss_mb'], flush=True)
+    by = {r['method']: r for r in runs}
+    ratios = {f'full_over_{k}_step_time': by['full']['step_s_median'] / by[k]['step_s_median'] for k in by if k != 'full' and 'full' in by}
+    ratios |= {f'full_over_{k}_peak_rss': by['full']['peak_rss_mb'] / by[k]['peak_rss_mb'] for k in by if k != 'full' and 'full' in by}
+    if 'full' in by and 'precise5h2m' in by: ratios['full_checkpoint_over_adapter_bytes'] = by['full']['saved_bytes'] / by['precise5h2m']['saved_bytes']
+    from arith_interp.core import save_json, versions
+    save_json({'setup': {'model': a.model, 'batch': a.batch, 'seq': a.seq, 'timed_steps': a.steps, 'device': 'cpu', 'dtype': 'float32',
+                         'step': 'forward + backward + AdamW on random tokens (labels = inputs), first step untimed',
+                         'memory': 'peak RSS of the method\'s own process (resource.getrusage ru_maxrss), model load included',
+                         'cpu_count': os.cpu_count(), 'load_avg_at_end': os.getloadavg(), 'versions': versions()},
+               'runs': runs, 'ratios': ratios}, a.out)
+    print(json.dumps(ratios, indent=1)); return 0
+
+if __name__ == '__main__': sys.exit(main())
