@@ -1,0 +1,76 @@
+"Exactness checks of arith_interp.patching / ranking that the notebooks do not show (tiny model, seconds on CPU)"
+import json, subprocess, sys
+import pytest, torch, nnsight
+from arith_interp.models import tiny_model
+from arith_interp.data import make_pairs, encode_pairs, write_jsonl
+from arith_interp.sites import head_site, mlp_site, head_slice, spec
+from arith_interp import patching as P
+
+
+@pytest.fixture(scope='module')
+def setup():
+    m = tiny_model(n_layers=3, seed=2)
+    b = encode_pairs(m.tokenizer, make_pairs(m.tokenizer, ops=('+', '*'), n=10, cf='resample', seed=3))
+    return m, b
+
+
+def test_later_position_changes_nothing(setup):
+    "Patching the position after the scored one (every head and MLP at once) leaves the scored logits unchanged"
+    m, b = setup; s = spec(m)
+    ids = torch.cat([b.clean, b.clean[:, -1:]], 1); mask = torch.cat([b.mask, b.mask[:, -1:]], 1)
+    kw = dict(input_ids=ids, attention_mask=mask, position_ids=P.positions(mask))
+    with torch.no_grad():
+        with m.trace(**kw):
+            ref = m.output.logits[:, -2].save()
+        with m.trace(**kw):
+            for L in range(s.n_layers):
+                head_site(m, L).input[:, -1] = 0.
+                mlp_site(m, L).output[:, -1] = 1.
+            lg = m.output.logits.save()
+    assert torch.equal(lg[:, -2], ref) and not torch.allclose(lg[:, -1], lg[:, -2])
+
+
+def test_clean_into_clean_is_one_corrupt_into_corrupt_is_zero(setup):
+    m, b = setup
+    with torch.no_grad():
+        with m.session(remote=False):
+            cl = nnsight.save(P.acts_trace(m, b.clean, b.mask, b.answer, b.corrupt_answer))
+            co = nnsight.save(P.acts_trace(m, b.corrupt, b.mask, b.answer, b.corrupt_answer))
+    zc, mc = P._zm(cl); zk, mk = P._zm(co); allc = P._comps(m, None)
+    with torch.no_grad():
+        st_cc = P.patched_stats(m, b.clean, b.mask, b.answer, b.corrupt_answer, [allc], zc, mc)
+        st_kk = P.patched_stats(m, b.corrupt, b.mask, b.answer, b.corrupt_answer, [allc], zk, mk)
+    assert abs(P.metric_value('logit_diff', st_cc, cl[-1], co[-1]).item() - 1) < 1e-5
+    assert abs(P.metric_value('logit_diff', st_kk, cl[-1], co[-1]).item()) < 1e-5
+
+
+@pytest.mark.parametrize('metric', P.METRICS)
+def test_fast_methods_match_brute_force(setup, metric):
+    "Path patching vs the frozen-downstream oracle; KV-cache activation patching vs one nnsight forward per component"
+    m, b = setup
+    _, st = P.path_patching(m, b, metric, return_stats=True)
+    orc = P.direct_oracle(m, b); keep = slice(None) if metric == 'prob' else slice(0, 2)
+    assert (st[..., keep] - orc[..., keep]).abs().max() < 1e-5
+    tf, sf = P.activation_patching(m, b, metric, return_stats=True)
+    tn, sn = P.activation_patching(m, b, metric, fast=False, rows=len(b), return_stats=True)
+    assert (sf - sn).abs().max() < 1e-5 and (tf.score - tn.score).abs().max() < 1e-4
+
+
+def test_remote_local_matches_local(setup):
+    m, b = setup
+    for fn in (P.path_patching, P.activation_patching, P.attribution_patching):
+        a, r = fn(m, b, 'logit_diff'), fn(m, b, 'logit_diff', remote='local')
+        assert (a.score - r.score).abs().max() < 1e-5, fn.__name__
+
+
+def test_cli_subprocess(tmp_path):
+    m = tiny_model(); write_jsonl(make_pairs(m.tokenizer, ops=('+',), n=6, cf='resample', seed=0), tmp_path/'p.jsonl')
+    run = lambda *a: subprocess.run([sys.executable, '-c', 'import sys; from arith_interp.ranking import cli_locate, cli_knockout; '
+                                     f'sys.exit({a[0]}(sys.argv[1:]))', *a[1:]], capture_output=True, text=True)
+    r = run('cli_locate', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--method', 'act', '--metric', 'prob', '--out', str(tmp_path/'s.csv'))
+    assert r.returncode == 0, r.stderr
+    r = run('cli_knockout', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--top-k', '2', '--from', str(tmp_path/'s.csv'), '--out', str(tmp_path/'k.json'))
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads((tmp_path/'k.json').read_text())['random']) == 5
+    r = run('cli_knockout', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--out', str(tmp_path/'k.json'))
+    assert r.returncode == 2 and 'exactly one' in r.stderr
