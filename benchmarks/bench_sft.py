@@ -19,7 +19,7 @@ def child(a)->dict:
     from arith_interp.models import load_model, hf_module
     from arith_interp.sites import spec, parse_components
     from arith_interp.sft import make_tuner, random_heads, lora_rank_for, component_masks
-    torch.manual_seed(0)
+    torch.manual_seed(0); torch.set_num_threads(a.threads)
     m = load_model(a.model, device='cpu'); hf = hf_module(m)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     s = spec(m)
@@ -50,14 +50,15 @@ def main(argv=None)->int:
     p.add_argument('--model', default='smollm2-135m'); p.add_argument('--steps', type=int, default=3)
     p.add_argument('--batch', type=int, default=8); p.add_argument('--seq', type=int, default=128)
     p.add_argument('--methods', default='precise5h2m,precise32,lora,full'); p.add_argument('--out', default='benchmarks/sft.json')
+    p.add_argument('--threads', type=int, default=1, help='torch CPU threads per method (1 avoids OpenMP stalls on a shared CPU)')
     p.add_argument('--child', default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.child:
         a.method = a.child; print(json.dumps(child(a))); return 0
-    runs = []
+    runs, load0 = [], os.getloadavg()
     for meth in a.methods.split(','):
         r = subprocess.run([sys.executable, __file__, '--child', meth, '--model', a.model, '--steps', str(a.steps),
-                            '--batch', str(a.batch), '--seq', str(a.seq)], capture_output=True, text=True)
+                            '--batch', str(a.batch), '--seq', str(a.seq), '--threads', str(a.threads)], capture_output=True, text=True)
         if r.returncode: raise SystemExit(f'{meth} failed:\n{r.stderr[-3000:]}')
         runs.append(json.loads(r.stdout.strip().splitlines()[-1])); print(meth, runs[-1]['step_s_median'], runs[-1]['peak_rss_mb'], flush=True)
     by = {r['method']: r for r in runs}
@@ -68,7 +69,7 @@ def main(argv=None)->int:
     save_json({'setup': {'model': a.model, 'batch': a.batch, 'seq': a.seq, 'timed_steps': a.steps, 'device': 'cpu', 'dtype': 'float32',
                          'step': 'forward + backward + AdamW on random tokens (labels = inputs), first step untimed',
                          'memory': 'peak RSS of the method\'s own process (resource.getrusage ru_maxrss), model load included',
-                         'cpu_count': os.cpu_count(), 'load_avg_at_end': os.getloadavg(), 'versions': versions()},
+                         'threads': a.threads, 'cpu_count': os.cpu_count(), 'load_avg_at_start': load0, 'load_avg_at_end': os.getloadavg(), 'versions': versions()},
                'runs': runs, 'ratios': ratios}, a.out)
     print(json.dumps(ratios, indent=1)); return 0
 
