@@ -74,3 +74,9 @@ def test_cli_subprocess(tmp_path):
     j = json.loads(r.stdout.strip().splitlines()[-1])
     assert j['components'] == ['a0.h1', 'a1.h2', 'm1'] and j['steps'] == 3
     assert adapter_info(out)['format'] == 'delta' and json.loads((out/'checkpoint'/'state.json').read_text())['step'] == 3
+
+def test_kv_none_trains_q_and_o_only():
+    m = tiny_model(); base = copy.deepcopy(hf_module(m).state_dict())
+    t = make_tuner(m, 'precise', [Component(0, 1)], kv='none'); train(m, t, _data(m), steps=2, batch=8, lr=1e-2); t.merge()
+    changed = {k for k, v in base.items() if not torch.equal(v, hf_module(m).state_dict()[k])}
+    assert changed == {'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.o_proj.weight'}
