@@ -37,7 +37,7 @@ def main(argv=None):
     p.add_argument('--model', default='smollm2-135m'); p.add_argument('--pairs', type=int, default=64)
     p.add_argument('--naive-comps', type=int, default=30); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=2); p.add_argument('--out', default='benchmarks/locate.json')
-    a = p.parse_args(argv); torch.set_num_threads(a.threads)
+    a = p.parse_args(argv); torch.set_num_threads(a.threads); t_start = time.perf_counter()
     m = tiny_model(n_layers=3) if a.model == 'tiny' else load_model(a.model)
     b = pairs(m, a.pairs, a.seed, a.model != 'tiny'); B = len(b); allc = components(spec(m)); C = len(allc)
     sub = sorted(random.Random(a.seed).sample(allc, min(a.naive_comps, C)))
@@ -48,7 +48,7 @@ def main(argv=None):
     P.activation_patching(m, w, 'logit_diff', comps=sub[:2]); P.direct_oracle(m, w, sub[:1])
     (tp, sp), t_path = timed(P.path_patching, m, b, 'logit_diff', return_stats=True)
     (ta, sa), t_act = timed(P.activation_patching, m, b, 'logit_diff', return_stats=True)
-    _, t_atp = timed(P.attribution_patching, m, b, 'logit_diff')
+    tatp, t_atp = timed(P.attribution_patching, m, b, 'logit_diff')
     # naive references: one nnsight forward per component over the B pairs (counterfactual cache forward counted once)
     t_co = time.perf_counter()
     with torch.no_grad():
@@ -69,11 +69,13 @@ def main(argv=None):
         speedup=dict(path_vs_naive_loop=naive_act_total / t_path, path_vs_naive_oracle=naive_path_total / t_path,
                      act_vs_naive_loop=naive_act_total / t_act, atp_vs_naive_loop=naive_act_total / t_atp),
         max_abs_diff=dict(path_vs_oracle=diff(sp[idx], orc), act_kv_vs_naive=diff(sa[idx], naive_act)),
-        atp_vs_act=P.agreement(P.attribution_patching(m, b, 'logit_diff'), ta, k=10),
+        atp_vs_act=P.agreement(tatp, ta, k=10),
         targets=dict(path_speedup=100, act_speedup=20, max_abs_diff=1e-4),
         note='naive times measured on naive_subset and extrapolated per component to all components; '
              'diffs are over the answer logit and logit difference of every pair on that subset',
         **provenance(model=a.model, seed=a.seed))
+    res['command'] = 'python benchmarks/bench_locate.py ' + ' '.join(argv if argv is not None else __import__('sys').argv[1:])
+    res['total_seconds'] = time.perf_counter() - t_start
     save_json(res, a.out); print(json.dumps({k: res[k] for k in ('seconds', 'speedup', 'max_abs_diff')}, indent=1))
 
 
