@@ -46,3 +46,15 @@ def test_remote_refused():
     b = type('B', (), dict(clean=IDS, mask=torch.ones_like(IDS), answer=torch.tensor([4, 5]), corrupt_answer=torch.tensor([6, 7])))
     with pytest.raises(ValueError, match='LRP runs only on a local model'): lrp_scores(m, b, remote='local')
     assert len(lrp_scores(m, b)) == 2 * 4 + 2
+
+def test_cli_locate_lrp(tmp_path):
+    import subprocess, sys, pandas as pd
+    from arith_interp.models import digit_tokenizer
+    from arith_interp.data import make_pairs, write_jsonl
+    write_jsonl(make_pairs(digit_tokenizer(), ops=('+',), n=6, cf='resample', seed=0), tmp_path/'p.jsonl')
+    args = ['locate', '--method', 'lrp', '--metric', 'logit_diff', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--out', str(tmp_path/'s.csv')]
+    cmd = [sys.executable, '-c', f'from arith_interp.cli import main; raise SystemExit(main({args!r}))']
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    df = pd.read_csv(tmp_path/'s.csv')
+    assert set(df.method) == {'lrp'} and len(df) == 2 * 4 + 2
