@@ -1,8 +1,10 @@
 """Step time and peak memory of Precise SFT vs full SFT vs LoRA on the embedded SmolLM2-135M, same batch, one benchmark run.
 
 Each method runs in its own child process (so peak RSS, from resource.getrusage ru_maxrss, belongs to that method alone);
-one step = forward + backward + AdamW step on a fixed batch of random tokens [batch, seq] (labels = inputs), fp32 on CPU.
-The first step is a warm-up and is not timed; the median of the next `steps` steps is reported. Adapter size on disk is the
+a second phase interleaves the methods' steps round-robin in one process (same background load for all: the fair
+time comparison on a shared CPU). One step = forward + backward + AdamW step on a fixed batch of random tokens [batch, seq] (labels = inputs), fp32 on CPU.
+The first step is a warm-up and is not timed; the median of the next `steps` interleaved rounds is the reported step time
+(the per-process phase, run for memory, times `--child-steps` steps under whatever load the machine had then). Adapter size on disk is the
 saved precise adapter (deltas only) against the full checkpoint a full-SFT run writes.
 
     python benchmarks/bench_sft.py --steps 3 --batch 8 --seq 128 --out benchmarks/sft.json
@@ -45,6 +47,27 @@ def child(a)->dict:
             rec['saved_bytes'] = sum(p.stat().st_size for p in (Path(d)/'x').iterdir())
     return rec
 
+def interleaved(a, methods)->dict:
+    "Step times with the methods' steps interleaved round-robin in one process, so each sees the same background load"
+    import torch
+    from arith_interp.models import load_model, hf_module
+    from arith_interp.sites import spec, parse_components
+    from arith_interp.sft import make_tuner, random_heads, lora_rank_for, component_masks
+    torch.manual_seed(0); torch.set_num_threads(a.threads); st = {}
+    for meth in methods:
+        m = load_model(a.model, device='cpu'); s = spec(m); c5 = parse_components(HEADS_5_MLPS_2, s)
+        comps = random_heads(s, 32, seed=0) if meth == 'precise32' else c5
+        base = {'precise32': 'precise', 'precise5h2m': 'precise'}.get(meth, meth)
+        t = make_tuner(m, base, comps, lora_r=lora_rank_for(m, sum(int(v.sum()) for v in component_masks(m, c5).values())) if base == 'lora' else None)
+        st[meth] = (hf_module(m), torch.optim.AdamW(t.params(), lr=1e-5, weight_decay=0.0), [])
+    ids = torch.randint(3, s.vocab, (a.batch, a.seq), generator=torch.Generator().manual_seed(0))
+    for r in range(a.steps + 1):
+        for meth, (hf, opt, ts) in st.items():
+            t0 = time.perf_counter(); hf(input_ids=ids, labels=ids).loss.backward(); opt.step(); opt.zero_grad(set_to_none=True)
+            if r: ts.append(time.perf_counter() - t0)
+        print('round', r, {k: round(v[2][-1], 2) for k, v in st.items() if v[2]}, flush=True)
+    return {k: {'step_s': v[2], 'step_s_median': statistics.median(v[2])} for k, v in st.items()}
+
 def main(argv=None)->int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--model', default='smollm2-135m'); p.add_argument('--steps', type=int, default=3)
@@ -52,25 +75,30 @@ def main(argv=None)->int:
     p.add_argument('--methods', default='precise5h2m,precise32,lora,full'); p.add_argument('--out', default='benchmarks/sft.json')
     p.add_argument('--threads', type=int, default=1, help='torch CPU threads per method (1 avoids OpenMP stalls on a shared CPU)')
     p.add_argument('--child', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--child-steps', type=int, default=1, help='timed steps in each per-method process (memory phase)')
+    p.add_argument('--skip-children', action='store_true', help='only the interleaved timing (reuse runs from an existing --out)')
     a = p.parse_args(argv)
     if a.child:
         a.method = a.child; print(json.dumps(child(a))); return 0
     runs, load0 = [], os.getloadavg()
-    for meth in a.methods.split(','):
-        r = subprocess.run([sys.executable, __file__, '--child', meth, '--model', a.model, '--steps', str(a.steps),
+    if a.skip_children: runs = json.loads(Path(a.out).read_text())['runs']
+    for meth in ([] if a.skip_children else a.methods.split(',')):
+        r = subprocess.run([sys.executable, __file__, '--child', meth, '--model', a.model, '--steps', str(a.child_steps),
                             '--batch', str(a.batch), '--seq', str(a.seq), '--threads', str(a.threads)], capture_output=True, text=True)
         if r.returncode: raise SystemExit(f'{meth} failed:\n{r.stderr[-3000:]}')
         runs.append(json.loads(r.stdout.strip().splitlines()[-1])); print(meth, runs[-1]['step_s_median'], runs[-1]['peak_rss_mb'], flush=True)
+    inter = interleaved(a, a.methods.split(','))
     by = {r['method']: r for r in runs}
-    ratios = {f'full_over_{k}_step_time': by['full']['step_s_median'] / by[k]['step_s_median'] for k in by if k != 'full' and 'full' in by}
+    ratios = {f'per_process_full_over_{k}_step_time': by['full']['step_s_median'] / by[k]['step_s_median'] for k in by if k != 'full' and 'full' in by}
     ratios |= {f'full_over_{k}_peak_rss': by['full']['peak_rss_mb'] / by[k]['peak_rss_mb'] for k in by if k != 'full' and 'full' in by}
+    ratios |= {f'interleaved_full_over_{k}_step_time': inter['full']['step_s_median'] / inter[k]['step_s_median'] for k in inter if k != 'full' and 'full' in inter}
     if 'full' in by and 'precise5h2m' in by: ratios['full_checkpoint_over_adapter_bytes'] = by['full']['saved_bytes'] / by['precise5h2m']['saved_bytes']
     from arith_interp.core import save_json, versions
     save_json({'setup': {'model': a.model, 'batch': a.batch, 'seq': a.seq, 'timed_steps': a.steps, 'device': 'cpu', 'dtype': 'float32',
                          'step': 'forward + backward + AdamW on random tokens (labels = inputs), first step untimed',
                          'memory': 'peak RSS of the method\'s own process (resource.getrusage ru_maxrss), model load included',
                          'threads': a.threads, 'cpu_count': os.cpu_count(), 'load_avg_at_start': load0, 'load_avg_at_end': os.getloadavg(), 'versions': versions()},
-               'runs': runs, 'ratios': ratios}, a.out)
+               'runs': runs, 'interleaved': inter, 'ratios': ratios}, a.out)
     print(json.dumps(ratios, indent=1)); return 0
 
 if __name__ == '__main__': sys.exit(main())

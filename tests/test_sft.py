@@ -80,3 +80,9 @@ def test_kv_none_trains_q_and_o_only():
     t = make_tuner(m, 'precise', [Component(0, 1)], kv='none'); train(m, t, _data(m), steps=2, batch=8, lr=1e-2); t.merge()
     changed = {k for k, v in base.items() if not torch.equal(v, hf_module(m).state_dict()[k])}
     assert changed == {'model.layers.0.self_attn.q_proj.weight', 'model.layers.0.self_attn.o_proj.weight'}
+
+def test_full_save_with_tied_embeddings(tmp_path):
+    def tied():
+        m = tiny_model(); hf = hf_module(m); hf.lm_head.weight = hf.model.embed_tokens.weight; return m
+    m = tied(); t = make_tuner(m, 'full'); train(m, t, _data(m), steps=1, batch=8, lr=1e-2); t.save(tmp_path/'f'); t.merge()
+    assert torch.equal(_logits(apply_adapter(tied(), tmp_path/'f')), _logits(m))
