@@ -86,3 +86,15 @@ def test_full_save_with_tied_embeddings(tmp_path):
         m = tiny_model(); hf = hf_module(m); hf.lm_head.weight = hf.model.embed_tokens.weight; return m
     m = tied(); t = make_tuner(m, 'full'); train(m, t, _data(m), steps=1, batch=8, lr=1e-2); t.save(tmp_path/'f'); t.merge()
     assert torch.equal(_logits(apply_adapter(tied(), tmp_path/'f')), _logits(m))
+
+def test_evaluate_with_adapter(tmp_path):
+    "`arith-interp evaluate --adapter` merges the trained slices: same result as evaluating the merged model directly"
+    from arith_interp.evaluation import cli_evaluate, evaluate
+    m = tiny_model(); t = make_tuner(m, 'precise', COMPS)
+    train(m, t, _data(m), steps=2, batch=8, lr=5e-2); t.save(tmp_path/'ad', model=m.ai_name); t.merge()
+    assert cli_evaluate(['--model', 'tiny', '--suite', 'arith', '--limit', '4', '--adapter', str(tmp_path/'ad'), '--out', str(tmp_path/'r.json')]) == 0
+    res = json.loads((tmp_path/'r.json').read_text())
+    assert res['provenance']['model'] == 'tiny-llama-seed0+ad'
+    direct = evaluate(m, ['arith'], 4).value.tolist()
+    assert [r['value'] for r in res['rows']] == direct
+    assert evaluate(tiny_model(), ['arith'], 4).value.tolist() != direct      # the adapter changed something
