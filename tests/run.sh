@@ -8,7 +8,8 @@ echo "== nbdev_clean leaves notebooks unchanged"
 nbdev_clean && git diff --exit-code --stat -- nbs
 echo "== nbdev_export leaves arith_interp/ unchanged"
 nbdev_export && git diff --exit-code --stat -- arith_interp && test -z "$(git status --porcelain -- arith_interp)"
-echo "== nbdev_test (slow cells skipped)"
+echo "== nbdev_test (slow cells skipped; experiment and figure notebooks read a copy of the committed paper/data)"
+export ARITH_INTERP_PAPER="$(mktemp -d)/paper" && mkdir -p "$ARITH_INTERP_PAPER" && cp -r paper/data "$ARITH_INTERP_PAPER/"
 nbdev_test --n_workers 2 --timing
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider tests
