@@ -15,6 +15,7 @@ from arith_interp.models import load_model, tiny_model
 from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.sites import spec, components
 from arith_interp import patching as P
+from arith_interp.ranking import agreement
 
 
 def pairs(model, n, seed, correct_only=True):
@@ -69,7 +70,7 @@ def main(argv=None):
         speedup=dict(path_vs_naive_loop=naive_act_total / t_path, path_vs_naive_oracle=naive_path_total / t_path,
                      act_vs_naive_loop=naive_act_total / t_act, atp_vs_naive_loop=naive_act_total / t_atp),
         max_abs_diff=dict(path_vs_oracle=diff(sp[idx], orc), act_kv_vs_naive=diff(sa[idx], naive_act)),
-        atp_vs_act=P.agreement(tatp, ta, k=10),
+        atp_vs_act=agreement(tatp, ta, ks=(10,), absolute=False).to_dict('records'),
         targets=dict(path_speedup=100, act_speedup=20, max_abs_diff=1e-4),
         note='naive times measured on naive_subset and extrapolated per component to all components; '
              'diffs are over the answer logit and logit difference of every pair on that subset',

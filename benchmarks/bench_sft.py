@@ -20,12 +20,13 @@ def child(a)->dict:
     from arith_interp.core import save_json, file_sha256
     from arith_interp.models import load_model, hf_module
     from arith_interp.sites import spec, parse_components
-    from arith_interp.sft import make_tuner, random_heads, lora_rank_for, component_masks
+    from arith_interp.sft import make_tuner, lora_rank_for, component_masks
+    from arith_interp.ranking import random_heads
     torch.manual_seed(0); torch.set_num_threads(a.threads)
     m = load_model(a.model, device='cpu'); hf = hf_module(m)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     s = spec(m)
-    comps = random_heads(s, 32, seed=0) if a.method == 'precise32' else parse_components(HEADS_5_MLPS_2, s)
+    comps = parse_components(random_heads(s, 32, seed=0), s) if a.method == 'precise32' else parse_components(HEADS_5_MLPS_2, s)
     meth = {'precise32': 'precise', 'precise5h2m': 'precise'}.get(a.method, a.method)
     budget = sum(int(v.sum()) for v in component_masks(m, parse_components(HEADS_5_MLPS_2, s)).values())
     t = make_tuner(m, meth, comps, lora_r=lora_rank_for(m, budget) if meth == 'lora' else None)
@@ -52,11 +53,12 @@ def interleaved(a, methods)->dict:
     import torch
     from arith_interp.models import load_model, hf_module
     from arith_interp.sites import spec, parse_components
-    from arith_interp.sft import make_tuner, random_heads, lora_rank_for, component_masks
+    from arith_interp.sft import make_tuner, lora_rank_for, component_masks
+    from arith_interp.ranking import random_heads
     torch.manual_seed(0); torch.set_num_threads(a.threads); st = {}
     for meth in methods:
         m = load_model(a.model, device='cpu'); s = spec(m); c5 = parse_components(HEADS_5_MLPS_2, s)
-        comps = random_heads(s, 32, seed=0) if meth == 'precise32' else c5
+        comps = parse_components(random_heads(s, 32, seed=0), s) if meth == 'precise32' else c5
         base = {'precise32': 'precise', 'precise5h2m': 'precise'}.get(meth, meth)
         t = make_tuner(m, base, comps, lora_r=lora_rank_for(m, sum(int(v.sum()) for v in component_masks(m, c5).values())) if base == 'lora' else None)
         st[meth] = (hf_module(m), torch.optim.AdamW(t.params(), lr=1e-5, weight_decay=0.0), [])

@@ -2,7 +2,7 @@
 import json, subprocess, sys
 import pytest, torch, nnsight
 from arith_interp.models import tiny_model
-from arith_interp.data import make_pairs, encode_pairs, write_jsonl
+from arith_interp.data import make_pairs, encode_pairs, write_jsonl, positions
 from arith_interp.sites import head_site, mlp_site, head_slice, spec
 from arith_interp import patching as P
 
@@ -18,7 +18,7 @@ def test_later_position_changes_nothing(setup):
     "Patching the position after the scored one (every head and MLP at once) leaves the scored logits unchanged"
     m, b = setup; s = spec(m)
     ids = torch.cat([b.clean, b.clean[:, -1:]], 1); mask = torch.cat([b.mask, b.mask[:, -1:]], 1)
-    kw = dict(input_ids=ids, attention_mask=mask, position_ids=P.positions(mask))
+    kw = dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask))
     with torch.no_grad():
         with m.trace(**kw):
             ref = m.output.logits[:, -2].save()
