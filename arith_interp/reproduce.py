@@ -15,30 +15,40 @@ from .ranking import top_k
 
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'run_stage', 'run_stages', 'nbs_dir',
-           'run_notebook', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks', 'study',
+           'run_notebooks', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks', 'study',
            'reproduce_parser', 'cli_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
 class Budget:
-    "Every size the study uses"
+    "Every size the study uses (None: the whole set)"
     name: str
-    n_per_op: int          # clean prompt pairs per operation before the correct-only filter
-    n_locate: int          # pairs (after filtering) used to locate components
-    n_eval: int            # items per math benchmark (generation)
-    n_general: int         # items per general-ability benchmark (multiple choice)
-    n_transfer: int        # items per transfer set
-    random_draws: int      # random-k draws for knockout
-    top_k: int             # key heads knocked out / fine-tuned
-    sft_steps: int         # optimisation steps per fine-tuning run
-    sft_batch: int         # sequences per step
-    sft_heads: tuple = (8, 16, 32)   # number-of-heads ablation
-    sft_seeds: int = 1     # random-head baselines
+    n_per_op: int              # prompt pairs per operation the data stage generates (before the correct-only filter)
+    n_locate: int              # pairs (after filtering, balanced over operations) to locate, knock out and score faithfulness
+    n_methods: int             # pairs for the activation patching / AtP / LRP comparison (a prefix of the n_locate pairs)
+    n_eval: int|None           # baseline: math items per set (generation); arithmetic pairs are 2x this per operation
+    n_general: int|None        # baseline: items per general-ability set (multiple choice)
+    n_transfer: int            # transfer: items per next-token set
+    n_transfer_mc: int         # transfer: items per multiple-choice control set
+    n_transfer_gen: int        # transfer: items per word-problem set (greedy generation)
+    random_draws: int          # random head sets per knockout
+    top_k: int                 # key heads knocked out / fine-tuned
+    sft_steps: int             # optimisation steps per fine-tuning run
+    sft_batch: int             # sequences per step
+    sft_heads: tuple = ()      # extra head counts for the number-of-heads ablation (besides top_k)
+    sft_seeds: int = 1         # random-head baselines
+    sft_eval: int|None = 16    # arithmetic pairs per operation and GSM8K-test problems evaluated before / after fine-tuning
+    sft_general: int|None = 16 # items per general set for the base, full and Precise SFT runs
+    knockout_ablations: tuple = ('mean',)   # 'mean' (the paper), 'zero'
 
 BUDGETS = {
-    'quick':   Budget('quick',   n_per_op=48,   n_locate=32,  n_eval=8,    n_general=16,   n_transfer=24,  random_draws=2, top_k=10, sft_steps=2,   sft_batch=4,  sft_heads=(8,), sft_seeds=1),
-    'default': Budget('default', n_per_op=160,  n_locate=64,  n_eval=30,   n_general=60,   n_transfer=64,  random_draws=5, top_k=10, sft_steps=30,  sft_batch=8,  sft_heads=(8, 16, 32), sft_seeds=2),
-    'full':    Budget('full',    n_per_op=2500, n_locate=512, n_eval=None, n_general=None, n_transfer=500, random_draws=10, top_k=10, sft_steps=1000, sft_batch=128, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3),
+    'quick':   Budget('quick',   n_per_op=32,   n_locate=12,  n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
+                      random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=1, sft_eval=4,   sft_general=2),
+    'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
+                      random_draws=5,  top_k=10, sft_steps=12,   sft_batch=8,   sft_heads=(20,),    sft_seeds=1, sft_eval=12,  sft_general=16),
+    'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
+                      random_draws=10, top_k=10, sft_steps=1000, sft_batch=128, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3, sft_eval=250, sft_general=None,
+                      knockout_ablations=('mean', 'zero')),
 }
 
 # %% ../nbs/14_reproduce.ipynb #730d7f0d
@@ -154,19 +164,22 @@ def run_stages(run:Run, stages:list[Stage], force=(), only=None)->pd.DataFrame:
 
 # %% ../nbs/14_reproduce.ipynb #5c1f5f6a
 _RUNNER = ("import sys, time; from execnb.nbio import read_nb; from execnb.shell import CaptureShell\n"
-           "t0 = time.time(); name = sys.argv[1].split('/')[-1]\n"
-           "def show(c):\n"
-           "    if c.cell_type == 'code': print(f'  {name} cell {c.idx_:>2} ({time.time() - t0:5.0f} s): ' + c.source.strip().splitlines()[-1][:70] if c.source.strip() else '', flush=True)\n"
-           "CaptureShell().run_all(read_nb(sys.argv[1]), exc_stop=True, preproc=lambda c: show(c) and False)")
+           "t0 = time.time()\n"
+           "for path in sys.argv[1:]:\n"
+           "    name = path.split('/')[-1]\n"
+           "    def show(c):\n"
+           "        if c.cell_type == 'code' and c.source.strip(): print(f'  {name} cell {c.idx_:>2} ({time.time() - t0:5.0f} s): ' + c.source.strip().splitlines()[-1][:70], flush=True)\n"
+           "    CaptureShell().run_all(read_nb(path), exc_stop=True, preproc=lambda c: show(c) and False)\n")
 
 def nbs_dir()->Path: return proj_root()/'nbs'
 
-def run_notebook(path:str|Path, env:dict|None=None):
-    "Execute notebook `path` top to bottom in a subprocess (cwd = its folder) with extra `env`; raise if a cell fails"
-    path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"notebook {path} not found: `reproduce` runs from a checkout of the project (it needs nbs/)")
-    r = subprocess.run([sys.executable, '-c', _RUNNER, str(path)], cwd=path.parent, env={**os.environ, **(env or {})})
-    if r.returncode: raise RuntimeError(f"notebook {path.name} failed (exit {r.returncode}); open it in Jupyter with the same ARITH_INTERP_* settings to see the cell")
+def run_notebooks(paths:list, env:dict|None=None):
+    "Execute notebooks `paths` (one folder) top to bottom, one after the other, in one subprocess with extra `env`; raise if a cell fails"
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
+    for p in paths:
+        if not p.exists(): raise FileNotFoundError(f"notebook {p} not found: `reproduce` runs from a checkout of the project (it needs nbs/)")
+    r = subprocess.run([sys.executable, '-c', _RUNNER, *map(str, paths)], cwd=paths[0].parent, env={**os.environ, **(env or {})})
+    if r.returncode: raise RuntimeError(f"notebook {' / '.join(p.name for p in paths)} failed (exit {r.returncode}); open it in Jupyter with the same ARITH_INTERP_* settings to see the cell")
 
 def _snapshot(out:Path)->dict:
     return {str(p): p.stat().st_mtime_ns for d in ('data', 'figures') if (Path(out)/d).exists()
@@ -177,7 +190,7 @@ def notebook_stage(name:str, nbs:list[str], deps=(), doc:str='', root:Path|None=
     paths = [Path(root or nbs_dir())/nb for nb in nbs]
     def fn(run:Run):
         before = _snapshot(run.out)
-        for p in paths: run_notebook(p, run.env())
+        run_notebooks(paths, run.env())
         return sorted(f for f, t in _snapshot(run.out).items() if before.get(f) != t)
     return Stage(name, fn, tuple(deps), doc, tuple(map(str, paths)))
 
