@@ -44,7 +44,8 @@ def evaluate_claim(c:Claim, data:Path)->dict:
 # %% ../nbs/13_report.ipynb #bd3b8d40
 def _md_table(rows:list[dict])->str:
     head = '| topic | claim | paper (LLaMA2-7B) | ours | verdict |\n|---|---|---|---|---|\n'
-    return head + '\n'.join(f"| {r['topic']} | {r['claim']} | {r['paper']} | {r['ours']} | **{r['verdict']}** |" for r in rows)
+    cell = lambda v: str(v).replace('|', '\\|')          # a '|' inside a cell (|score|) would split it
+    return head + '\n'.join(f"| {r['topic']} | {cell(r['claim'])} | {cell(r['paper'])} | {cell(r['ours'])} | **{r['verdict']}** |" for r in rows)
 
 def render_report(claims:list[Claim], out:Path, model:str, budget:dict|None=None)->str:
     "REPORT.md text: header, claims table, verdict counts, figures"
@@ -167,11 +168,12 @@ def check_lrp(d):
     return f"Spearman |score| {rho:.2f}, top-10 Jaccard {jac:.2f} ({int(t.n.iloc[0])} components, n={n} pairs)", 'holds' if rho >= .5 and jac >= .3 else 'partly' if rho >= .3 else 'does not hold'
 
 def check_faithfulness(d):
-    "holds if the top 5% of components by path patching recover >= 80% of the model's logit difference (MIB faithfulness f); CPR / CMD stated"
-    t = _t(d, 'locate_faithfulness.csv'); p = t[t.ranking == 'path'].sort_values('k_percent')
-    at5 = p[p.k_percent <= 5].iloc[-1]; need = p[p.f >= .8].k_percent.min()
-    ours = f"path ranking: f = {at5.f:.2f} at {at5.k_percent:g}% ({int(at5.n_components)} components); f >= 0.8 from {need:g}%; CPR {p.cpr.iloc[0]:.2f}, CMD {p.cmd.iloc[0]:.2f}"
-    return ours, 'holds' if at5.f >= .8 else 'partly' if at5.f >= .5 else 'does not hold'
+    "holds if the top 5% of components of some ranking (path or activation patching) recover >= 80% of the model's logit difference (MIB faithfulness f); partly if >= 50%"
+    t = _t(d, 'locate_faithfulness.csv'); parts, best = [], 0.
+    for m, g in t.groupby('ranking', sort=False):
+        g = g.sort_values('k_percent'); at5 = g[g.k_percent <= 5].iloc[-1]; best = max(best, at5.f)
+        parts.append(f"{m}: f = {at5.f:.2f} at {at5.k_percent:g}% ({int(at5.n_components)} components), CPR {g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f}")
+    return '; '.join(parts), 'holds' if best >= .8 else 'partly' if best >= .5 else 'does not hold'
 
 # %% ../nbs/13_report.ipynb #8554134b
 CLAIMS = [
@@ -189,7 +191,7 @@ CLAIMS = [
     Claim('improve', 'Precise SFT improves math more than full SFT and keeps general ability', 'GSM8K +12.8 vs full +10.0; MMLU +0.4 vs -5.5', check_sft, 'fig_sft_table'),
     Claim('improve', 'Precise SFT trains faster than full SFT', '3.3x', check_speed, 'fig_benchmarks'),
     Claim('beyond', 'LRP (AttnLRP) finds the components patching finds', 'not in the paper', check_lrp, 'fig_lrp_agreement'),
-    Claim('beyond', 'the top 5% of components form a faithful circuit (MIB)', 'not in the paper', check_faithfulness, 'fig_faithfulness'),
+    Claim('beyond', 'the top 5% of components form a faithful circuit (MIB faithfulness)', 'not in the paper', check_faithfulness, 'fig_faithfulness'),
 ]
 
 def write_report(run)->list[Path]:

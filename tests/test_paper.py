@@ -1,0 +1,59 @@
+"The committed paper/: one run made every table, every listed figure exists, and the README quotes numbers only from the report."
+import re, json, pathlib
+import pandas as pd
+ROOT = pathlib.Path(__file__).parents[1]
+PAPER = ROOT/'paper'
+FIGURES = ['fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 'fig_op_overlap', 'fig_mlp_cosine', 'fig_logit_lens',
+           'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks']
+
+def metas(): return {p.name: json.loads(p.read_text()) for p in sorted((PAPER/'data').glob('*.meta.json'))}
+
+def test_every_table_has_provenance():
+    tables = sorted(p.name for p in (PAPER/'data').glob('*.csv'))
+    missing = [t for t in tables if not (PAPER/'data'/t.replace('.csv', '.meta.json')).exists()]
+    assert not missing, missing
+    for name, m in metas().items():   # a run's table: model, seed, versions; the paper's own numbers: their source
+        assert {'model', 'seed', 'versions'} <= set(m) or 'source' in m, name
+
+def test_one_model_one_seed_one_budget():
+    "Tables written by the study's stages come from the same run settings (benchmarks.csv tabulates separately run benchmarks)"
+    settings = {(m['model'], m['seed'], json.dumps(m.get('budget'), sort_keys=True)) for n, m in metas().items() if m.get('budget') is not None}
+    assert len(settings) == 1, settings
+    no_budget = [n for n, m in metas().items() if m.get('budget') is None and n != 'sft_paper_reference.meta.json']
+    assert not no_budget, f'tables without the run budget (written outside `arith-interp reproduce`): {no_budget}'
+
+def test_every_figure_and_the_report():
+    for f in FIGURES:
+        assert (PAPER/'figures'/f'{f}.png').exists() and (PAPER/'figures'/f'{f}.pdf').exists(), f
+    report = (PAPER/'REPORT.md').read_text()
+    assert 'not run' not in report.split('| topic |')[1], 'a claim of the committed report was not run'
+    for f in FIGURES: assert f'figures/{f}.png' in report, f
+
+def test_stage_times_recorded():
+    t = pd.read_csv(PAPER/'stage_times.csv')
+    assert t.stage.iloc[-1] == 'total' and {'data', 'locate', 'sft', 'transfer', 'figures', 'report'} <= set(t.stage)
+
+def _block(text:str)->str:
+    m = re.search(r'<!-- numbers from paper/REPORT.md -->(.*?)<!-- end -->', text, re.S)
+    assert m, 'README lost its marked results block'
+    return m[1]
+
+def test_readme_quotes_the_report():
+    "Every number in the README's results block appears in paper/REPORT.md (so it cannot drift from the tables)"
+    report = (PAPER/'REPORT.md').read_text()
+    nums = re.findall(r'(?<![\w.])-?\d+(?:\.\d+)?%?', _block((ROOT/'README.md').read_text()))
+    assert nums
+    assert not [n for n in nums if n not in report], [n for n in nums if n not in report]
+
+def test_readme_baseline_table_matches_baseline_csv():
+    b = pd.read_csv(PAPER/'data'/'baseline.csv'); b = b[b.metric == 'accuracy'].set_index(['suite', 'dataset'])
+    b = b[~b.index.get_level_values('dataset').str.contains('equation|question|statement')]     # the README skips per-template rows
+    rows = re.findall(r'^\| (arith|math|general) \| ([\w-]+) \| ([\d.]+) \[([\d.]+), ([\d.]+)\] \| (\d+) \|$', (ROOT/'README.md').read_text(), re.M)
+    assert sorted((s, d) for s, d, *_ in rows) == sorted(b.index), 'README baseline rows differ from baseline.csv'
+    for suite, ds, v, lo, hi, n in rows:
+        r = b.loc[(suite, ds)]
+        assert (f'{r.value:.2f}', f'{r.lo:.2f}', f'{r.hi:.2f}', int(r.n)) == (v, lo, hi, int(n)), (suite, ds)
+
+def test_readme_states_the_measured_stage_time():
+    total = pd.read_csv(PAPER/'stage_times.csv').set_index('stage').seconds['total']
+    assert f'{total:.0f} s of stage time' in (ROOT/'README.md').read_text()
