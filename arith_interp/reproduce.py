@@ -131,7 +131,8 @@ def _files_digest(files)->str:
 
 def stage_key(run:Run, st:Stage)->str:
     "Hash of the run's settings, the stage name, and the bytes its dependencies wrote"
-    dep_files = [f for d in st.deps for f in (load_json(_record_path(run, d)).get('files', []) if _record_path(run, d).exists() else [f'<{d} not run>'])]
+    dep_files = [f for d in st.deps for f in (load_json(_record_path(run, d)).get('files', []) if _record_path(run, d).exists() else [f'<{d} not run>'])
+                 if not f.endswith('.meta.json')]                                   # sidecars carry timings: not an input
     return hashlib.sha256(json.dumps([run.config(), st.name, _files_digest(dep_files), _files_digest(st.src)], sort_keys=True).encode()).hexdigest()[:16]
 
 def is_cached(run:Run, st:Stage)->bool:
