@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_patching.ipynb #5325b84c
 from __future__ import annotations
-import math
+import math, inspect
 import torch, nnsight
 import pandas as pd
 from transformers import DynamicCache
@@ -183,12 +183,16 @@ def direct_oracle(model, batch, comps=None, remote=None)->torch.Tensor:
     return torch.stack(out)
 
 # %% ../nbs/06_patching.ipynb #4080bc46
+def _cache_name(hf)->str:
+    "What the forward calls its KV cache (argument and output): `cache` from transformers 5.24, `past_key_values` before"
+    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
+
 def _prefix_kv(model, ids, mask)->list:
     "Keys and values of every layer for the prefix `ids[:, :-1]` (plain HF forward)"
     hf = hf_module(model)
     with torch.no_grad():
-        pkv = hf(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1], use_cache=True).past_key_values
-    return [(l.keys, l.values) for l in pkv.layers]
+        out = hf(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1], use_cache=True)
+    return [(l.keys, l.values) for l in getattr(out, _cache_name(hf)).layers]
 
 def _cache_for(model, kv:list, K:int)->DynamicCache:
     "A fresh cache holding `kv` repeated K times along the batch (update() appends in place, so never reuse one)"
@@ -200,7 +204,7 @@ def _last_token_stats(model, b, kv, groups, zsrc, msrc)->torch.Tensor:
     "Stats [K, B, 3] of one-token forwards on the cached clean prefix, group k patched in row block k"
     K, B = len(groups), len(b.answer)
     kw = dict(input_ids=b.clean[:, -1:].repeat(K, 1), attention_mask=b.mask.repeat(K, 1), use_cache=True,
-              position_ids=positions(b.mask)[:, -1:].repeat(K, 1), past_key_values=_cache_for(model, kv, K), logits_to_keep=1)
+              position_ids=positions(b.mask)[:, -1:].repeat(K, 1), logits_to_keep=1, **{_cache_name(hf_module(model)): _cache_for(model, kv, K)})
     with model.trace(**kw):
         patch_blocks(model, groups, zsrc, msrc, B)
         st = logit_stats(model.output.logits[:, -1].detach(), b.answer.repeat(K), b.corrupt_answer.repeat(K)).save()
