@@ -7,19 +7,20 @@ FIGURES = ['fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 
            'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks']
 
 def metas(): return {p.name: json.loads(p.read_text()) for p in sorted((PAPER/'data').glob('*.meta.json'))}
+def is_reference(m:dict)->bool: return 'source' in m and 'model' not in m     # the paper's own numbers, not a run of ours
 
 def test_every_table_has_provenance():
     tables = sorted(p.name for p in (PAPER/'data').glob('*.csv'))
     missing = [t for t in tables if not (PAPER/'data'/t.replace('.csv', '.meta.json')).exists()]
     assert not missing, missing
-    for name, m in metas().items():   # a run's table: model, seed, versions; the paper's own numbers: their source
-        assert {'model', 'seed', 'versions'} <= set(m) or 'source' in m, name
+    for name, m in metas().items():
+        assert is_reference(m) or {'model', 'seed', 'versions'} <= set(m), name
 
 def test_one_model_one_seed_one_budget():
     "Tables written by the study's stages come from the same run settings (benchmarks.csv tabulates separately run benchmarks)"
     settings = {(m['model'], m['seed'], json.dumps(m.get('budget'), sort_keys=True)) for n, m in metas().items() if m.get('budget') is not None}
     assert len(settings) == 1, settings
-    no_budget = [n for n, m in metas().items() if m.get('budget') is None and n != 'sft_paper_reference.meta.json']
+    no_budget = [n for n, m in metas().items() if m.get('budget') is None and not is_reference(m)]
     assert not no_budget, f'tables without the run budget (written outside `arith-interp reproduce`): {no_budget}'
 
 def test_every_figure_and_the_report():

@@ -1,7 +1,8 @@
 "The main job end to end on the embedded SmolLM2 at the quick budget: every stage, figure and the report; same seed, same bytes."
-import os, subprocess, sys, pathlib, hashlib
+import os, subprocess, sys, pathlib
 import pandas as pd
 import pytest
+from arith_interp.core import file_sha256
 from test_paper import FIGURES
 ROOT = pathlib.Path(__file__).parents[1]
 DATA = os.environ.get('ARITH_INTERP_DATA', str(ROOT.parent/'shared'/'data'))
@@ -13,7 +14,7 @@ def reproduce(out, *args):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return pd.read_csv(pathlib.Path(out)/'stage_times.csv')
 
-def digests(d:pathlib.Path, names)->dict: return {n: hashlib.sha256((d/'data'/n).read_bytes()).hexdigest() for n in names}
+def digests(d:pathlib.Path, names)->dict: return {n: file_sha256(d/'data'/n) for n in names}
 
 @pytest.fixture(scope='module')
 def quick(tmp_path_factory):
