@@ -10,27 +10,34 @@ import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'proj_root', 'cache_dir', 'data_dir', 'atomic_write',
-           'save_json', 'load_json', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256']
+__all__ = ['check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'proj_root', 'cache_root', 'cache_dir', 'data_dir',
+           'atomic_write', 'save_json', 'load_json', 'versions', 'provenance', 'save_table', 'load_table',
+           'file_sha256', 'check_finite']
 
 # %% ../nbs/00_core.ipynb #cb0a0805
 def check_choice(name:str, # name of the argument, shown in the error
                  value, # the value given
                  choices): # what is allowed
     "Return `value` if it is one of `choices`, else raise a `ValueError` that lists them"
-    if value not in choices: raise ValueError(f"{name}={value!r} is not supported; expected one of: {', '.join(map(str, choices))}")
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; expected one of: {', '.join(map(str, choices))}")
     return value
 
 # %% ../nbs/00_core.ipynb #660b5c80
 def set_seed(seed:int): # seed for python, numpy and torch
     "Seed python, numpy and torch (all devices)"
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 def get_device(device:str|None=None)->torch.device: # None picks cuda, then mps, then cpu
     "The device to use: `device` if given, else the best available"
-    if device is not None: return torch.device(device)
-    if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device('cuda')
+    if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available():
+        return torch.device('mps')
     return torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #f2147530
@@ -38,9 +45,14 @@ def in_test()->bool:
     "True under `nbdev_test` (it sets `IN_TEST`)"
     return bool(os.environ.get('IN_TEST'))
 
-def progress(it, desc:str|None=None, total:int|None=None, disable:bool|None=None, **kw):
-    "A tqdm bar over `it`, silent under tests unless `disable` says otherwise"
-    return tqdm(it, desc=desc, total=total, disable=in_test() if disable is None else disable, leave=False, **kw)
+def progress(iterable, # what to loop over
+             desc:str|None=None, # label of the bar
+             total:int|None=None, # length, when `iterable` has none
+             disable:bool|None=None, # None: silent under tests
+             **kwargs): # passed to tqdm
+    "A tqdm bar over `iterable`, silent under tests unless `disable` says otherwise"
+    silent = in_test() if disable is None else disable
+    return tqdm(iterable, desc=desc, total=total, disable=silent, leave=False, **kwargs)
 
 # %% ../nbs/00_core.ipynb #ad72a1a4
 def proj_root(start:Path|None=None)->Path:
@@ -48,36 +60,58 @@ def proj_root(start:Path|None=None)->Path:
     start = Path(start or Path.cwd()).resolve()
     return next((p for p in [start, *start.parents] if (p/'settings.ini').exists()), start)
 
+def cache_root()->Path:
+    "The package's cache root (`ARITH_INTERP_CACHE` or ~/.cache/arith_interp), not created"
+    return Path(os.environ.get('ARITH_INTERP_CACHE') or Path.home()/'.cache'/'arith_interp')
+
 def cache_dir(sub:str='')->Path:
-    "The package's cache folder (`ARITH_INTERP_CACHE` or ~/.cache/arith_interp), created"
-    root = Path(os.environ.get('ARITH_INTERP_CACHE') or Path.home()/'.cache'/'arith_interp')
-    (d := root/sub).mkdir(parents=True, exist_ok=True)
-    return d
+    "The package's cache folder `sub` under `cache_root()`, created"
+    folder = cache_root()/sub
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 def data_dir(path:str|Path|None=None)->Path:
     "Root of the local datasets: `path`, else `ARITH_INTERP_DATA`; a clear error if neither exists"
-    p = path or os.environ.get('ARITH_INTERP_DATA')
-    if p is None: raise FileNotFoundError("no data directory: pass `data_dir=...` (CLI: --data) or set ARITH_INTERP_DATA to the folder holding gsm8k/ and llm_adapters/")
-    if not Path(p).is_dir(): raise FileNotFoundError(f"data directory {str(p)!r} does not exist; pass `data_dir=...` or set ARITH_INTERP_DATA")
-    return Path(p)
+    folder = path or os.environ.get('ARITH_INTERP_DATA')
+    if folder is None:
+        raise FileNotFoundError("no data directory: pass `data_dir=...` (CLI: --data) or set ARITH_INTERP_DATA "
+                                "to the folder holding gsm8k/ and llm_adapters/")
+    if not Path(folder).is_dir():
+        raise FileNotFoundError(f"data directory {str(folder)!r} does not exist; "
+                                "pass `data_dir=...` or set ARITH_INTERP_DATA")
+    return Path(folder)
 
 # %% ../nbs/00_core.ipynb #9e159fd5
+def _umask()->int:
+    "The process's umask (read by setting it and putting it back)"
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
 @contextlib.contextmanager
-def atomic_write(path:str|Path, mode:str='w', **kw):
+def atomic_write(path:str|Path, # the file to (re)write
+                 mode:str='w', # 'w' for text, 'wb' for bytes
+                 **kwargs): # passed to `open`
     "Open a temp file beside `path`; on success it replaces `path` atomically, on error it is removed"
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, mode, **kw) as f:
+        os.chmod(fd, 0o666 & ~_umask())   # a new file's usual mode, not mkstemp's 0600
+        with os.fdopen(fd, mode, **kwargs) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 def save_json(obj, path:str|Path)->Path:
     "Write `obj` as indented, key-sorted JSON, atomically"
-    with atomic_write(path) as f: json.dump(obj, f, indent=2, sort_keys=True, default=str); f.write('\n')
+    with atomic_write(path) as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=str)
+        f.write('\n')
     return Path(path)
 
 def load_json(path:str|Path):
@@ -89,10 +123,14 @@ _LIBS = ('arith_interp', 'torch', 'transformers', 'nnsight', 'numpy', 'pandas')
 
 def versions()->dict:
     "Versions of python and the libraries that shape results"
-    def v(m):
-        try: return importlib.metadata.version(m)
-        except importlib.metadata.PackageNotFoundError: return None
-    return {'python': platform.python_version(), **{m: v(m) for m in _LIBS}}
+    return {'python': platform.python_version(), **{lib: _version(lib) for lib in _LIBS}}
+
+def _version(package:str)->str|None:
+    "Installed version of `package`, None if it is missing"
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 def provenance(model:str|None=None, seed:int|None=None, **extra)->dict:
     "Model, seed, versions and any `extra` settings, for a result's sidecar"
@@ -101,7 +139,8 @@ def provenance(model:str|None=None, seed:int|None=None, **extra)->dict:
 def save_table(df:pd.DataFrame, path:str|Path, **meta)->Path:
     "Write `df` as CSV (atomically) plus a `.meta.json` sidecar holding `meta`"
     path = Path(path)
-    with atomic_write(path) as f: df.to_csv(f, index=False, float_format='%.6g', lineterminator='\n')
+    with atomic_write(path) as f:
+        df.to_csv(f, index=False, float_format='%.6g', lineterminator='\n')
     save_json({'rows': len(df), 'columns': list(df.columns), **meta}, path.with_suffix('.meta.json'))
     return path
 
@@ -112,7 +151,23 @@ def load_table(path:str|Path)->pd.DataFrame:
 # %% ../nbs/00_core.ipynb #a560cb8b
 def file_sha256(path:str|Path, chunk:int=1<<20)->str:
     "SHA-256 hex digest of a file, read in chunks"
-    h = hashlib.sha256()
+    digest = hashlib.sha256()
     with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(chunk), b''): h.update(b)
-    return h.hexdigest()
+        for block in iter(lambda: f.read(chunk), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+# %% ../nbs/00_core.ipynb #447c06ee
+def check_finite(values, # tensor, array, Series or list of numbers
+                 what:str, # what they are, shown in the error (e.g. 'patching scores')
+                 model:str|None=None, # the model that produced them, shown in the error
+                ):
+    "Return `values` if every one is finite, else raise a `ValueError` naming the model and the cure"
+    numbers = values.detach().float().cpu() if isinstance(values, torch.Tensor) else torch.as_tensor(
+        np.asarray(values, dtype=float))
+    bad = int((~torch.isfinite(numbers)).sum())
+    if bad:
+        raise ValueError(f"{what}: {bad} of {numbers.numel()} values are NaN or infinite (model {model!r}). "
+                         f"The model's weights may be damaged: rebuild the weight cache with "
+                         f"`rm -r {cache_root()/'weights'}` (set by ARITH_INTERP_CACHE) and run again")
+    return values
