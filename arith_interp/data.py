@@ -12,25 +12,36 @@ from .core import *
 from .models import default_remote, load_model, tiny_model
 
 # %% auto #0
-__all__ = ['FIELDS', 'OPS', 'STYLES', 'COUNTERFACTUALS', 'NULLS', 'FIXED_SHOTS', 'VARIANTS', 'check_record', 'templates',
-           'render', 'tok_ids', 'answer_token', 'null_prompt', 'result', 'operand_pairs', 'split_pairs', 'shot_pairs',
-           'fewshot_prefix', 'make_pair', 'make_pairs', 'write_jsonl', 'read_jsonl', 'PairBatch', 'left_pad',
-           'encode_pairs', 'positions', 'last_logits', 'filter_correct', 'calc_expressions', 'first_token',
-           'variant_pairs', 'load_for_cli', 'data_parser', 'cli_data']
+__all__ = ['FIELDS', 'REQUIRED', 'OPS', 'STYLES', 'COUNTERFACTUALS', 'NULLS', 'FIXED_SHOTS', 'VARIANTS', 'needed_fields',
+           'check_record', 'templates', 'render', 'tok_ids', 'answer_token', 'null_prompt', 'result', 'operand_pairs',
+           'split_pairs', 'shot_pairs', 'fewshot_prefix', 'make_pair', 'make_pairs', 'write_jsonl', 'read_jsonl',
+           'PairBatch', 'left_pad', 'encode_pairs', 'positions', 'last_logits', 'filter_correct', 'calc_expressions',
+           'first_token', 'variant_pairs', 'load_for_cli', 'data_parser', 'cli_data']
 
 # %% ../nbs/03_data.ipynb #7ce47eeb
-FIELDS = ('clean', 'corrupt', 'answer', 'corrupt_answer', 'op', 'template', 'style', 'variant')
+FIELDS = ('clean', 'corrupt', 'answer', 'corrupt_answer', 'op', 'template', 'style', 'variant')   # what we write
+REQUIRED = ('clean', 'corrupt', 'answer')                                                         # what every use reads
 OPS = {'+': operator.add, '-': operator.sub, '*': operator.mul, '/': operator.truediv}
 STYLES = ('equation', 'statement', 'question')
 COUNTERFACTUALS = ('nulled', 'resample')
 
-def check_record(r:dict, where:str='record')->dict:
-    "Return `r` if it has every field of `FIELDS` with string values, else a `ValueError` naming `where`"
-    missing = [f for f in FIELDS if f not in r]
-    if missing: raise ValueError(f"{where}: missing field(s) {missing}; a record needs {list(FIELDS)}")
-    bad = [f for f in FIELDS if not isinstance(r[f], str)]
-    if bad: raise ValueError(f"{where}: field(s) {bad} must be strings")
-    return r
+def needed_fields(metric:str|None=None)->tuple: # a patching/LRP metric name, or None
+    "Fields a record must have for `metric`: `REQUIRED`, plus `corrupt_answer` for the logit difference"
+    return REQUIRED + (('corrupt_answer',) if metric == 'logit_diff' else ())
+
+def check_record(record:dict, # one record
+                 where:str='record', # where it came from, shown in the error (e.g. 'pairs.jsonl:3')
+                 needs:tuple=REQUIRED, # fields it must have (`needed_fields(metric)`)
+                )->dict:
+    "Return `record` if it has the fields `needs` and its `FIELDS` are strings, else a `ValueError` naming `where`"
+    missing = [name for name in needs if name not in record]
+    if missing:
+        optional = [name for name in FIELDS if name not in needs]
+        raise ValueError(f"{where}: missing field(s) {missing}; a record needs {list(needs)} (optional: {optional})")
+    not_strings = [name for name in FIELDS if name in record and not isinstance(record[name], str)]
+    if not_strings:
+        raise ValueError(f"{where}: field(s) {not_strings} must be strings")
+    return record
 
 # %% ../nbs/03_data.ipynb #9133b809
 _WORDS = {'+': dict(sym='+', verb='plus', noun='sum', past='added to', ask='add'),
@@ -165,18 +176,27 @@ def make_pairs(tokenizer, # tokenizer of the model (decides single-token answers
 def write_jsonl(records:list[dict], path:str|Path)->Path:
     "Write `records` to `path` as JSON lines, atomically"
     with atomic_write(path) as f:
-        for r in records: f.write(json.dumps(r, ensure_ascii=False) + '\n')
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + '\n')
     return Path(path)
 
-def read_jsonl(path:str|Path, check:bool=True)->list[dict]:
-    "Records from JSON-lines file `path`; a malformed line raises `ValueError` with file and line"
-    out = []
-    for i, line in enumerate(Path(path).read_text().splitlines(), 1):
-        if not line.strip(): continue
-        try: r = json.loads(line)
-        except json.JSONDecodeError as e: raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-        out.append(check_record(r, f"{path}:{i}") if check else r)
-    return out
+def read_jsonl(path:str|Path, # a JSON-lines file
+               check:bool=True, # check every record with `check_record`
+               needs:tuple=REQUIRED, # fields each record must have (`needed_fields(metric)`)
+              )->list[dict]:
+    "Records from JSON-lines file `path`; a malformed line or an empty file raises `ValueError` naming the file"
+    records = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+        records.append(check_record(record, f"{path}:{number}", needs) if check else record)
+    if not records:
+        raise ValueError(f"{path}: no records (the file is empty); expected one JSON object per line")
+    return records
 
 # %% ../nbs/03_data.ipynb #d35ef5ba
 @dataclass
@@ -210,18 +230,32 @@ def left_pad(seqs:list[list[int]], pad_id:int)->tuple[torch.Tensor, torch.Tensor
     mask = torch.tensor([[0] * (T - len(s)) + [1] * len(s) for s in seqs], dtype=torch.long)
     return ids, mask
 
+def _corrupt_answer(record:dict)->str:
+    "The record's `corrupt_answer`, or its `answer` when it has none (then only answer-only metrics are meaningful)"
+    return record.get('corrupt_answer', record['answer'])
+
+def _encode_record(tokenizer, record:dict, index:int)->tuple:
+    "Clean ids, corrupt ids, answer id and corrupt-answer id of one record, or a ValueError naming it"
+    clean, corrupt = tok_ids(tokenizer, record['clean']), tok_ids(tokenizer, record['corrupt'])
+    if len(clean) != len(corrupt):
+        raise ValueError(f"record {index}: clean and corrupt have {len(clean)} and {len(corrupt)} tokens (must be equal): "
+                         f"{record['clean']!r} / {record['corrupt']!r}")
+    answer = answer_token(tokenizer, record['clean'], record['answer'])
+    corrupt_answer = answer_token(tokenizer, record['corrupt'], _corrupt_answer(record))
+    if answer is None or corrupt_answer is None:
+        raise ValueError(f"record {index}: answer {record['answer']!r} / corrupt_answer {_corrupt_answer(record)!r} "
+                         "is not a single token after its prompt")
+    return clean, corrupt, answer, corrupt_answer
+
 def encode_pairs(tokenizer, records:list[dict])->PairBatch:
     "Tokenise clean/corrupt prompts of `records` into a `PairBatch`; ValueError for unequal lengths or multi-token answers"
-    if not records: raise ValueError("encode_pairs: no records given")
-    cl, co, ans, cans = [], [], [], []
-    for i, r in enumerate(records):
-        a, b = tok_ids(tokenizer, r['clean']), tok_ids(tokenizer, r['corrupt'])
-        if len(a) != len(b): raise ValueError(f"record {i}: clean and corrupt have {len(a)} and {len(b)} tokens (must be equal): {r['clean']!r} / {r['corrupt']!r}")
-        x, y = answer_token(tokenizer, r['clean'], r['answer']), answer_token(tokenizer, r['corrupt'], r['corrupt_answer'])
-        if x is None or y is None: raise ValueError(f"record {i}: answer {r['answer']!r} / corrupt_answer {r['corrupt_answer']!r} is not a single token after its prompt")
-        cl.append(a); co.append(b); ans.append(x); cans.append(y)
-    (c, m), (k, _) = left_pad(cl, _pad_id(tokenizer)), left_pad(co, _pad_id(tokenizer))
-    return PairBatch(c, k, m, torch.tensor(ans), torch.tensor(cans), list(records))
+    if not records:
+        raise ValueError("encode_pairs: no records given")
+    cleans, corrupts, answers, corrupt_answers = zip(*[_encode_record(tokenizer, record, index)
+                                                       for index, record in enumerate(records)])
+    clean_ids, mask = left_pad(cleans, _pad_id(tokenizer))
+    corrupt_ids, _ = left_pad(corrupts, _pad_id(tokenizer))
+    return PairBatch(clean_ids, corrupt_ids, mask, torch.tensor(answers), torch.tensor(corrupt_answers), list(records))
 
 # %% ../nbs/03_data.ipynb #5124c9d7
 def positions(mask:torch.Tensor)->torch.Tensor:
@@ -248,9 +282,11 @@ def last_logits(model, # an nnsight model (`models.load_model` / `tiny_model`)
 # %% ../nbs/03_data.ipynb #c93ce9d8
 def _invalid(tokenizer, r:dict)->str|None:
     "The reason record `r` cannot be encoded, or None"
-    if len(tok_ids(tokenizer, r['clean'])) != len(tok_ids(tokenizer, r['corrupt'])): return 'length_mismatch'
-    ok = answer_token(tokenizer, r['clean'], r['answer']) and answer_token(tokenizer, r['corrupt'], r['corrupt_answer'])
-    return None if ok is not None else 'multi_token_answer'
+    if len(tok_ids(tokenizer, r['clean'])) != len(tok_ids(tokenizer, r['corrupt'])):
+        return 'length_mismatch'
+    answer = answer_token(tokenizer, r['clean'], r['answer'])
+    corrupt_answer = answer_token(tokenizer, r['corrupt'], _corrupt_answer(r))
+    return None if answer is not None and corrupt_answer is not None else 'multi_token_answer'
 
 def filter_correct(model, # an nnsight model
                    records:list[dict], # prompt pairs

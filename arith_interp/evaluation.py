@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
 from transformers import StoppingCriteria, StoppingCriteriaList
 from .core import *
-from .models import hf_module, default_remote, model_info
+from .models import hf_module, default_remote, model_info, model_name, tag_model
 from .data import (encode_pairs, last_logits, left_pad, tok_ids, make_pairs, operand_pairs, filter_correct, load_for_cli, write_jsonl,
                                OPS, STYLES, _pad_id)
 from .benchmarks import BENCHMARKS, MATH, GENERAL, load_benchmark, local_path, norm_number, gsm8k_answer
@@ -39,7 +39,7 @@ def bootstrap_ci(values, n_boot:int=2000, seed:int=0, level:float=0.95)->tuple[f
 
 def acc_row(hits, **extra)->dict:
     "Accuracy of 0/1 `hits` with its Wilson interval and n, plus `extra` columns"
-    hits = [bool(h) for h in hits]; k, n = sum(hits), len(hits); lo, hi = wilson(k, n)
+    hits = [bool(h) for h in check_finite(hits, 'hits')]; k, n = sum(hits), len(hits); lo, hi = wilson(k, n)
     return dict(**extra, metric='accuracy', value=k / n if n else float('nan'), lo=lo, hi=hi, n=n)
 
 # %% ../nbs/05_evaluation.ipynb #ee9e3f81
@@ -52,6 +52,7 @@ def pair_scores(model, # an nnsight model
     b = encode_pairs(model.tokenizer, records)
     lc = last_logits(model, b.clean, b.mask, batch_size, remote, desc='clean')
     lk = last_logits(model, b.corrupt, b.mask, batch_size, remote, desc='corrupt')
+    check_finite(torch.cat([lc, lk]), 'next-token logits', model_name(model))
     g = lambda lg, ids: lg.gather(1, ids[:, None]).squeeze(1)
     meta = pd.DataFrame([{k: r.get(k) for k in ('op', 'style', 'template', 'variant')} for r in records])
     return meta.assign(correct=(lc.argmax(-1) == b.answer).numpy(), p_answer=g(lc.softmax(-1), b.answer).numpy(),
@@ -170,7 +171,7 @@ def seq_logprobs(model, # an nnsight model
                     res.append(lp.gather(-1, ids[:, 1:, None].to(lp.device)).squeeze(-1).detach().cpu())
     for s, lp in zip(range(0, len(order), batch_size), res):
         for j, i in enumerate(order[s:s + batch_size]): out[i] = lp[j, lp.shape[1] - seqs[i][1]:].sum().item()
-    return out
+    return check_finite(out, 'log-likelihoods', model_name(model))
 
 def eval_mc(model, items:list[dict], batch_size:int=16, remote=None)->list[dict]:
     "Per-item records: id, label, predicted choice by log-likelihood (`pred`) and by per-character log-likelihood (`pred_norm`)"
@@ -248,7 +249,7 @@ def _save(rows, items, out, model, suites, limit, data, seed, k_shot, max_new_to
     "Write results JSON with provenance and per-item JSONL files"
     out = Path(out)
     for name, recs in items.items(): write_jsonl(recs, out.with_name(f'{out.stem}.{name}.jsonl'))
-    meta = provenance(model=getattr(model, 'ai_name', None), seed=seed, suites=list(suites), limit=limit, k_shot=k_shot, max_new_tokens=max_new_tokens,
+    meta = provenance(model=model_name(model), seed=seed, suites=list(suites), limit=limit, k_shot=k_shot, max_new_tokens=max_new_tokens,
                       arith_format=ARITH_FORMAT, model_info=model_info(model), data_sha256=_data_hashes(data, suites))
     save_json(dict(provenance=meta, rows=rows), out)
 
@@ -256,7 +257,7 @@ def _save(rows, items, out, model, suites, limit, data, seed, k_shot, max_new_to
 def with_adapter(model, path:str|Path):
     "`model` with the fine-tuning result in folder `path` merged, its name marking the adapter"
     importlib.import_module('arith_interp.sft').apply_adapter(model, path)   # sft (11) builds on this module, so it is imported by name
-    model.ai_name = f"{getattr(model, 'ai_name', None)}+{Path(path).name}"
+    tag_model(model, f"{model_name(model)}+{Path(path).name}")
     return model
 
 def evaluate_parser()->argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import partial
 import numpy as np, pandas as pd, torch
 from .core import *
-from .models import hf_module, default_remote
+from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
 from .ranking import agreement, paired_scores
@@ -208,7 +208,9 @@ def lrp_scores(model, # nnsight model (local)
     "AttnLRP relevance of every head and MLP on the clean prompts, as a ranking table (`method='lrp'`)"
     _check_local(model, remote)
     r = batched_relevance(model, batch, metric, rules, batch_size)
-    return component_table(r, spec(model), metric, position, getattr(model, 'ai_name', None), seed, 'lrp' if rules else 'gxa')
+    table = component_table(r, spec(model), metric, position, model_name(model), seed, 'lrp' if rules else 'gxa')
+    check_finite(table.score, 'LRP scores', model_name(model))
+    return table
 
 # %% ../nbs/08_lrp.ipynb #5e10fce5
 def token_table(model, # nnsight model (local), with a tokenizer

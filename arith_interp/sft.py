@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, save_model, load_model as load_weights
 from .core import *
-from .models import hf_module
+from .models import hf_module, model_name
 from .sites import *
 from .data import load_for_cli, left_pad, _pad_id
 from .ranking import top_k, random_heads
@@ -402,7 +402,7 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     rec = {'method': method, 'components': [c.name for c in tuner.comps], 'kv': kv, 'rescale': rescale, 'steps': steps, 'batch': batch,
            'seq': seq, 'lr': lr, 'seed': seed, 'n_examples': len(data), 'trainable_params': tuner.n_params(), 'total_params': n_total,
            'trainable_fraction': tuner.n_params() / n_total, 'seconds': time.perf_counter() - t0, 'losses': losses,
-           'lora_r': getattr(tuner, 'r', None), 'model': getattr(model, 'ai_name', None)}
+           'lora_r': getattr(tuner, 'r', None), 'model': model_name(model)}
     if out: tuner.save(out, **{k: v for k, v in rec.items() if k not in ('losses', 'method', 'components', 'kv', 'lora_r')}); save_json(rec, Path(out)/'train.json')
     tuner.merge(); return rec
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 from .core import *
-from .models import hf_module
+from .models import hf_module, model_name
 from .sites import *
 from .data import encode_pairs, tok_ids, left_pad, _pad_id, positions, load_for_cli, variant_pairs, make_pairs, calc_expressions, filter_correct
 from .benchmarks import load_benchmark, norm_number, BENCHMARKS
@@ -82,6 +82,7 @@ def next_token_hits(model, batch, batch_size:int=32)->torch.Tensor:
     for i in range(0, len(batch.answer), batch_size):
         ids, mask = batch.clean[i:i+batch_size].to(hf.device), batch.mask[i:i+batch_size].to(hf.device)
         with torch.no_grad(): lg = hf(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1).logits[:, -1]
+        check_finite(lg, 'next-token logits', model_name(model))
         out.append(lg.argmax(-1).cpu() == batch.answer[i:i+batch_size])
     return torch.cat(out)
 
@@ -93,7 +94,7 @@ def loglik(model, contexts:list[str], continuations:list[str])->torch.Tensor:
     ids, mask = left_pad(seqs, _pad_id(tk))
     with torch.no_grad(): lp = hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), position_ids=positions(mask).to(hf.device)).logits.float().log_softmax(-1).cpu()
     tok_lp = lp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]       # [N, T-1]: log p(token t+1)
-    return torch.stack([tok_lp[i, -n:].sum() for i, n in enumerate(ns)])
+    return check_finite(torch.stack([tok_lp[i, -n:].sum() for i, n in enumerate(ns)]), 'log-likelihoods', model_name(model))
 
 def mc_hits(model, items:list[dict], batch_items:int=8)->list[bool]:
     "Per item: does the label's continuation have the highest log-likelihood? (`batch_items` items per forward)"

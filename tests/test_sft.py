@@ -1,7 +1,7 @@
 "Precise SFT on the tiny model: frozen weights bit-identical, exact masks (GQA), save/load/merge, resume, CLI."
 import json, subprocess, sys, pathlib, copy
 import pytest, torch
-from arith_interp.models import tiny_model, hf_module
+from arith_interp.models import tiny_model, hf_module, model_name
 from arith_interp.sites import Component, spec
 from arith_interp.sft import *
 
@@ -44,7 +44,7 @@ def test_weight_decay_trap_and_delta_method_bit_identical():
 
 def test_save_load_merge_reproduces_logits(tmp_path):
     m = tiny_model(); t = make_tuner(m, 'precise', COMPS); train(m, t, _data(m), steps=3, batch=8, lr=1e-2)
-    want = _logits(m); t.save(tmp_path/'a', model=m.ai_name)
+    want = _logits(m); t.save(tmp_path/'a', model=model_name(m))
     fresh = tiny_model(); load_adapter(fresh, tmp_path/'a')
     assert torch.equal(_logits(fresh), want)
     assert torch.allclose(_logits(merge_adapter(tiny_model(), tmp_path/'a')), want, atol=1e-5)
@@ -62,7 +62,7 @@ def test_lora_budget_and_merge(tmp_path):
     m = tiny_model(); budget = sum(int(v.sum()) for v in component_masks(m, COMPS).values())
     t = make_tuner(m, 'lora', COMPS)
     assert t.n_params() == lora_rank_for(m, budget) * lora_params_per_rank(m)
-    train(m, t, _data(m), steps=2, batch=8, lr=1e-2); t.save(tmp_path/'l', model=m.ai_name); t.merge()
+    train(m, t, _data(m), steps=2, batch=8, lr=1e-2); t.save(tmp_path/'l', model=model_name(m)); t.merge()
     assert torch.allclose(_logits(apply_adapter(tiny_model(), tmp_path/'l')), _logits(m), atol=1e-5)
 
 def test_cli_subprocess(tmp_path):
@@ -91,7 +91,7 @@ def test_evaluate_with_adapter(tmp_path):
     "`arith-interp evaluate --adapter` merges the trained slices: same result as evaluating the merged model directly"
     from arith_interp.evaluation import cli_evaluate, evaluate
     m = tiny_model(); t = make_tuner(m, 'precise', COMPS)
-    train(m, t, _data(m), steps=2, batch=8, lr=5e-2); t.save(tmp_path/'ad', model=m.ai_name); t.merge()
+    train(m, t, _data(m), steps=2, batch=8, lr=5e-2); t.save(tmp_path/'ad', model=model_name(m)); t.merge()
     assert cli_evaluate(['--model', 'tiny', '--suite', 'arith', '--limit', '4', '--adapter', str(tmp_path/'ad'), '--out', str(tmp_path/'r.json')]) == 0
     res = json.loads((tmp_path/'r.json').read_text())
     assert res['provenance']['model'] == 'tiny-llama-seed0+ad'
