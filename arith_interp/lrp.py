@@ -12,7 +12,6 @@ from .core import *
 from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
-from .ranking import agreement, paired_scores
 
 # %% auto #0
 __all__ = ['RULES', 'METRICS', 'rms_rule', 'mlp_rule', 'attn_rule', 'attnlrp', 'input_relevance', 'Relevance', 'explained',

@@ -1,5 +1,7 @@
 "Project layout rules from STYLE.md: numbered notebooks, one module each, imports only downward, size caps."
 import re, json, pathlib, configparser
+import pytest
+from arith_interp.layout import import_graph, layering_errors, layer_of, LAYERS
 ROOT = pathlib.Path(__file__).parents[1]
 NBS = sorted((ROOT/'nbs').glob('[0-9][0-9]*.ipynb'))
 
@@ -27,13 +29,24 @@ def test_library_notebooks_export_one_module_each():
 def test_experiment_and_figure_notebooks_export_nothing():
     assert not [nb.name for nb in NBS if int(nb.name[:2]) >= 20 and default_exp(nb)]
 
+@pytest.mark.xfail(strict=True, reason='pending at the time of writing: evaluation <-> sft (importlib string; the eval '
+                   'helper removes it) and ranking -> evaluation (an import inside cli_locate; the cli helper moves it)')
 def test_imports_only_go_downward():
-    order = {default_exp(nb): nb.name[:3] for nb in NBS if int(nb.name[:2]) < 20}
-    for mod, num in order.items():
-        src = (ROOT/'arith_interp'/f'{mod}.py').read_text()
-        for dep in re.findall(r'^\s*(?:from|import) arith_interp\.(\w+)', src, re.M):
-            if mod == 'cli': continue   # the CLI resolves commands lazily by name
-            assert order[dep] < num, f'{mod} ({num}) imports {dep} ({order[dep]})'
+    "No cycle and no upward reference (relative/absolute imports, importlib calls, module-name strings) in the package"
+    errors = layering_errors(import_graph(ROOT/'arith_interp'), LAYERS)
+    assert not errors, '\n'.join(errors)
+
+def test_every_library_module_has_a_layer():
+    mods = {default_exp(nb) for nb in NBS if int(nb.name[:2]) < 20}
+    assert mods <= set(layer_of(LAYERS)) | {'cli'}, mods - set(layer_of(LAYERS))
+
+def test_layering_check_fails_on_a_planted_cycle(tmp_path):
+    pkg = tmp_path/'pkg'
+    pkg.mkdir()
+    (pkg/'low.py').write_text('import importlib\ndef f(): return importlib.import_module("pkg.high")\n')
+    (pkg/'high.py').write_text('from .low import f\n')
+    errors = layering_errors(import_graph(pkg), ['low', 'high'])
+    assert errors == ['cycle: high -> low -> high', 'upward: low (layer 0) reaches high (layer 1) at line 2 (importlib)']
 
 def test_notebook_size_caps():
     big = [nb.name for nb in NBS if nb.stat().st_size > 300_000]
