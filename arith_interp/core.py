@@ -163,11 +163,13 @@ def check_finite(values, # tensor, array, Series or list of numbers
                  model:str|None=None, # the model that produced them, shown in the error
                 ):
     "Return `values` if every one is finite, else raise a `ValueError` naming the model and the cure"
-    numbers = values.detach().float().cpu() if isinstance(values, torch.Tensor) else torch.as_tensor(
-        np.asarray(values, dtype=float))
-    bad = int((~torch.isfinite(numbers)).sum())
+    if isinstance(values, torch.Tensor):
+        numbers = values.detach().float().cpu().numpy()
+    else:
+        numbers = np.asarray(values, dtype=float)
+    bad = int((~np.isfinite(numbers)).sum())
     if bad:
-        raise ValueError(f"{what}: {bad} of {numbers.numel()} values are NaN or infinite (model {model!r}). "
+        raise ValueError(f"{what}: {bad} of {numbers.size} values are NaN or infinite (model {model!r}). "
                          f"The model's weights may be damaged: rebuild the weight cache with "
                          f"`rm -r {cache_root()/'weights'}` (set by ARITH_INTERP_CACHE) and run again")
     return values

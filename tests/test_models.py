@@ -1,7 +1,9 @@
 "Integration tests on the embedded SmolLM2-135M (real weights, CPU) and on the weight cache."
-import json, subprocess, sys, pathlib, shutil
+import json, os, subprocess, sys, pathlib, shutil
 import pytest, torch
-from arith_interp.models import load_model, model_info, embedded_weights, cache_ok, tiny_model
+import pandas as pd
+from arith_interp.core import file_sha256, load_json
+from arith_interp.models import load_model, model_info, embedded_weights, cache_ok, tiny_model, hf_module
 from arith_interp.sites import spec, to_logits, block_site, hidden
 
 BIN = pathlib.Path(sys.executable).parent
@@ -43,3 +45,49 @@ def test_truncated_cache_is_rebuilt(tmp_path, monkeypatch):
 def test_unknown_model_errors_list_what_is_supported():
     r = subprocess.run([str(BIN/'arith-interp'), 'info', '--model', './no-such-model'], capture_output=True, text=True)
     assert r.returncode == 2 and 'expected an embedded model (smollm2-135m)' in r.stderr
+
+def test_damaged_cache_of_the_same_size_and_mtime_is_rebuilt(tmp_path, monkeypatch):
+    monkeypatch.setenv('ARITH_INTERP_CACHE', str(tmp_path))
+    d = embedded_weights()
+    f = d/'model.safetensors'
+    before = f.stat()
+    with open(f, 'r+b') as fh:
+        fh.seek(1 << 20)
+        fh.write(os.urandom(4096))                 # 4 KB of garbage inside the weights, same size
+    os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (f.stat().st_size, f.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert not cache_ok(d)                         # found by content
+    good = file_sha256(embedded_weights()/'model.safetensors')
+    assert good == load_json(d/'manifest.json')['model.safetensors']['sha256'] and cache_ok(d)
+
+def test_folder_without_tokenizer_fails_at_load(tmp_path):
+    hf_module(tiny_model('qwen2')).save_pretrained(tmp_path/'bare')
+    r = subprocess.run([str(BIN/'arith-interp'), 'info', '--model', str(tmp_path/'bare')], capture_output=True, text=True)
+    assert r.returncode != 0 and 'has no usable tokenizer' in r.stderr, r.stderr[-500:]
+    with pytest.raises(ValueError, match='has no usable tokenizer'):
+        load_model(str(tmp_path/'bare'))
+
+def _nan_model():
+    m = tiny_model()
+    with torch.no_grad():
+        for p in hf_module(m).parameters(): p.fill_(float('nan'))
+    return m
+
+def test_nan_weights_are_refused_by_rankings_metrics_and_evaluations():
+    from arith_interp.data import make_pairs, encode_pairs
+    from arith_interp.patching import activation_patching
+    from arith_interp.ranking import locate, top_k
+    from arith_interp.lrp import lrp_scores
+    from arith_interp.evaluation import pair_scores, eval_mc
+    m = _nan_model()
+    recs = make_pairs(m.tokenizer, ops=['+'], n=4, seed=0)
+    b = encode_pairs(m.tokenizer, recs)
+    calls = [lambda: activation_patching(m, b, 'logit'), lambda: locate(m, b, 'path', 'logit'),
+             lambda: lrp_scores(m, b), lambda: pair_scores(m, recs),
+             lambda: eval_mc(m, [dict(id=0, label=0, contexts=['1+1=', '1+1='], continuations=['2', '3'])])]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"NaN or infinite \(model 'tiny-llama-seed0'\).*rebuild the weight cache"):
+            call()
+    table = pd.DataFrame(dict(component=['a0.h0'], kind=['head'], score=[float('nan')], model=['x']))
+    with pytest.raises(ValueError, match="ranking scores: 1 of 1 values are NaN or infinite \\(model 'x'\\)"):
+        top_k(table)
