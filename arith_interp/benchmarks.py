@@ -40,13 +40,17 @@ GENERAL = [k for k, b in BENCHMARKS.items() if b.kind == 'mc']
 # %% ../nbs/04_benchmarks.ipynb #d0dd32ee
 def read_records(path:str|Path)->list[tuple[int, dict]]:
     "(line, record) pairs of a JSONL file or a JSON array file; malformed JSON raises ValueError with file and line"
-    path = Path(path); text = path.read_text()
+    path = Path(path)
+    text = path.read_text()
     if path.suffix == '.jsonl':
         out = []
         for i, l in enumerate(text.splitlines(), 1):
-            if not l.strip(): continue
-            try: out.append((i, json.loads(l)))
-            except json.JSONDecodeError as e: raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+            if not l.strip():
+                continue
+            try:
+                out.append((i, json.loads(l)))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
         return out
     return _json_array(path, text)
 
@@ -56,15 +60,21 @@ def _json_array(path:Path, text:str)->list[tuple[int, dict]]:
     line = lambda p: text.count('\n', 0, p) + 1
     while True:
         pos = _skip(text, pos)
-        if text[pos] == ']': return out
-        try: obj, end = dec.raw_decode(text, pos)
-        except json.JSONDecodeError as e: raise ValueError(f"{path}:{line(e.pos)}: not valid JSON ({e.msg})") from None
-        out.append((line(pos), obj)); pos = _skip(text, end)
-        if text[pos] == ',': pos += 1
+        if text[pos] == ']':
+            return out
+        try:
+            obj, end = dec.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{line(e.pos)}: not valid JSON ({e.msg})") from None
+        out.append((line(pos), obj))
+        pos = _skip(text, end)
+        if text[pos] == ',':
+            pos += 1
 
 def _skip(text:str, pos:int)->int:
     "Index of the next non-blank character at or after `pos`"
-    while text[pos].isspace(): pos += 1
+    while text[pos].isspace():
+        pos += 1
     return pos
 
 # %% ../nbs/04_benchmarks.ipynb #992d0b1d
@@ -76,7 +86,8 @@ def norm_number(s:str)->str:
 def gsm8k_answer(solution:str)->str:
     "The number after `####` in a GSM8K solution"
     m = re.search(r'####\s*(.+?)\s*$', solution)
-    if not m: raise ValueError("no '#### <answer>' line in the solution")
+    if not m:
+        raise ValueError("no '#### <answer>' line in the solution")
     return norm_number(m[1])
 
 # %% ../nbs/04_benchmarks.ipynb #c8ada7b0
@@ -90,9 +101,11 @@ def _mc_parts(instr:str, tag:str)->tuple[str, list[str]]:
 
 def _label(ans:str, n:int)->int:
     "0-based index from 'answer3' / 'option2' / 'true' / 'false'"
-    if ans in ('true', 'false'): return int(ans == 'true')
+    if ans in ('true', 'false'):
+        return int(ans == 'true')
     i = int(re.fullmatch(r'(?:answer|option)(\d+)', ans)[1]) - 1
-    if not 0 <= i < n: raise ValueError(f"label {ans!r} is out of range for {n} choices")
+    if not 0 <= i < n:
+        raise ValueError(f"label {ans!r} is out of range for {n} choices")
     return i
 
 def mc_item(name:str, r:dict, i:int)->dict:
@@ -100,17 +113,22 @@ def mc_item(name:str, r:dict, i:int)->dict:
     instr = r['instruction']
     if name == 'boolq':
         q = re.sub(r'^.*?question:\s*', '', instr.split('Answer format:')[0], flags=re.S).strip()
-        ch = ['no', 'yes']; ctx = [f'Question: {q}\nAnswer:'] * 2; cont = [' no', ' yes']
+        ch = ['no', 'yes']
+        ctx = [f'Question: {q}\nAnswer:'] * 2
+        cont = [' no', ' yes']
     elif name == 'winogrande':
-        q, ch = _mc_parts(instr, 'Option'); pre, post = q.split('_', 1)
+        q, ch = _mc_parts(instr, 'Option')
+        pre, post = q.split('_', 1)
         ctx, cont = [pre + c for c in ch], [' ' + post.strip()] * len(ch)
     else:
-        q, ch = _mc_parts(instr, 'Answer'); ctx, cont = [f'Question: {q}\nAnswer:'] * len(ch), [' ' + c for c in ch]
+        q, ch = _mc_parts(instr, 'Answer')
+        ctx, cont = [f'Question: {q}\nAnswer:'] * len(ch), [' ' + c for c in ch]
     return dict(id=f'{name}-{i}', question=q, choices=ch, contexts=ctx, continuations=cont, label=_label(r['answer'], len(ch)))
 
 def math_item(name:str, r:dict, i:int)->dict:
     "A math item (question, answer[, solution]) from a GSM8K or LLM-Adapters record"
-    if name == 'gsm8k': return dict(id=f'gsm8k-{i}', question=r['question'], answer=gsm8k_answer(r['answer']), solution=r['answer'])
+    if name == 'gsm8k':
+        return dict(id=f'gsm8k-{i}', question=r['question'], answer=gsm8k_answer(r['answer']), solution=r['answer'])
     q = (r['instruction'] + ' ' + r.get('input', '')).strip()
     return dict(id=f'{name}-{i}', question=q, answer=norm_number(r['answer']), solution=r.get('output', '').strip())
 
@@ -127,36 +145,48 @@ def load_benchmark(name:str, # a key of BENCHMARKS
                    hub:bool=False, # fall back to the Hugging Face hub if there is no local copy
                   )->list[dict]:
     "Items of benchmark `name` (math: id, question, answer; mc: id, contexts, continuations, label)"
-    try: path = local_path(name, split, data)
+    try:
+        path = local_path(name, split, data)
     except FileNotFoundError:
-        if hub: return _from_hub(name, split)[:limit]
+        if hub:
+            return _from_hub(name, split)[:limit]
         raise
-    if not path.exists(): raise FileNotFoundError(f"{path} is missing; point `data`/ARITH_INTERP_DATA at a folder with {BENCHMARKS[name].path.format(split=split)}, or pass hub=True")
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; point `data`/ARITH_INTERP_DATA at a folder with {BENCHMARKS[name].path.format(split=split)}, or pass hub=True")
     conv = math_item if BENCHMARKS[name].kind == 'math' else mc_item
     out = []
     for i, (line, r) in enumerate(read_records(path)[:limit]):
-        try: out.append(conv(name, r, i))
-        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e: raise ValueError(f"{path}:{line}: malformed {name} record ({type(e).__name__}: {e})") from None
+        try:
+            out.append(conv(name, r, i))
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
+            raise ValueError(f"{path}:{line}: malformed {name} record ({type(e).__name__}: {e})") from None
     return out
 
 # %% ../nbs/04_benchmarks.ipynb #13a2b77e
 def _from_hub(name:str, split:str)->list[dict]:
     "Items of `name` from the Hugging Face hub (needs `datasets` and internet)"
-    try: import datasets
-    except ImportError: raise ImportError("no local data and the hub fallback needs `pip install datasets`; or set ARITH_INTERP_DATA") from None
+    try:
+        import datasets
+    except ImportError:
+        raise ImportError("no local data and the hub fallback needs `pip install datasets`; or set ARITH_INTERP_DATA") from None
     repo, _, cfg = BENCHMARKS[name].hub.partition(':')
     ds = datasets.load_dataset(repo, cfg or None, split=split)
     return [_hub_item(name, dict(r), i) for i, r in enumerate(ds)]
 
 def _hub_item(name:str, r:dict, i:int)->dict:
     "Item from a hub record (field names of the hub datasets)"
-    if name == 'gsm8k': return math_item(name, r, i)
+    if name == 'gsm8k':
+        return math_item(name, r, i)
     if BENCHMARKS[name].kind == 'math':
         q = r.get('Body', '') + ' ' + r.get('Question', r.get('question', r.get('input', '')))
         return dict(id=f'{name}-{i}', question=q.strip(), answer=norm_number(r.get('Answer', r.get('final_ans', r.get('output_answer')))))
-    if name == 'boolq': q = r['question'] + '?'; return dict(id=f'{name}-{i}', question=q, choices=['no', 'yes'], contexts=[f'Question: {q}\nAnswer:'] * 2, continuations=[' no', ' yes'], label=int(r['answer']))
+    if name == 'boolq':
+        q = r['question'] + '?'
+        return dict(id=f'{name}-{i}', question=q, choices=['no', 'yes'], contexts=[f'Question: {q}\nAnswer:'] * 2, continuations=[' no', ' yes'], label=int(r['answer']))
     if name == 'winogrande':
-        ch = [r['option1'], r['option2']]; pre, post = r['sentence'].split('_', 1)
+        ch = [r['option1'], r['option2']]
+        pre, post = r['sentence'].split('_', 1)
         return dict(id=f'{name}-{i}', question=r['sentence'], choices=ch, contexts=[pre + c for c in ch], continuations=[' ' + post.strip()] * 2, label=int(r['answer']) - 1)
-    q = r.get('question', r.get('question_stem')); ch = r['choices']['text']
+    q = r.get('question', r.get('question_stem'))
+    ch = r['choices']['text']
     return dict(id=f'{name}-{i}', question=q, choices=ch, contexts=[f'Question: {q}\nAnswer:'] * len(ch), continuations=[' ' + c for c in ch], label=r['choices']['label'].index(r['answerKey']))

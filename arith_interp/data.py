@@ -96,7 +96,8 @@ def null_prompt(tokenizer, template:str, a, b, nulls=NULLS)->str|None:
 # %% ../nbs/03_data.ipynb #06796d28
 def result(op:str, a:int, b:int)->int|None:
     "`a op b` if it is a non-negative integer (exact division), else None"
-    if op == '/' and (b == 0 or a % b): return None
+    if op == '/' and (b == 0 or a % b):
+        return None
     c = OPS[check_choice('op', op, list(OPS))](a, b)
     return int(c) if c >= 0 else None
 
@@ -108,7 +109,8 @@ def operand_pairs(op:str, tokenizer, lo:int=1, hi:int=9)->list[tuple[int, int]]:
 # %% ../nbs/03_data.ipynb #0c928442
 def split_pairs(pairs:list, frac:float=0.8, seed:int=0)->tuple[list, list]:
     "Split `pairs` into (first, second) by a seeded permutation; `frac` goes to the first"
-    idx = list(range(len(pairs))); random.Random(seed).shuffle(idx)
+    idx = list(range(len(pairs)))
+    random.Random(seed).shuffle(idx)
     k = round(frac * len(pairs))
     return [pairs[i] for i in sorted(idx[:k])], [pairs[i] for i in sorted(idx[k:])]
 
@@ -118,7 +120,8 @@ FIXED_SHOTS = {'+': [(1, 2), (5, 3), (2, 2), (6, 1)], '-': [(3, 1), (8, 5), (4, 
 
 def shot_pairs(op:str, k:int, pairs:list|None=None, seed:int=0)->list[tuple[int, int]]:
     "`k` example operand pairs: the fixed ones if `pairs` is None, else a seeded sample of `pairs`"
-    if pairs is None: return FIXED_SHOTS[op][:k]
+    if pairs is None:
+        return FIXED_SHOTS[op][:k]
     return random.Random(seed).sample(list(pairs), min(k, len(pairs)))
 
 def fewshot_prefix(template:str, op:str, shots:list, sep:str='\n')->str:
@@ -133,17 +136,24 @@ def _foil(tokenizer, prompt:str, c:int)->str|None:
 def make_pair(tokenizer, op:str, template:str, a:int, b:int, cf:str='nulled', pool:list|None=None, rng=None,
               prefix:str='', style:str='', variant:str='single')->dict|str:
     "A record for `a op b` under `template` with counterfactual `cf`, or the reason it was dropped"
-    c = result(op, a, b); clean = prefix + render(template, a, b)
-    if c is None or answer_token(tokenizer, clean, str(c)) is None: return 'multi_token_answer'
+    c = result(op, a, b)
+    clean = prefix + render(template, a, b)
+    if c is None or answer_token(tokenizer, clean, str(c)) is None:
+        return 'multi_token_answer'
     if check_choice('cf', cf, COUNTERFACTUALS) == 'nulled':
-        corrupt = null_prompt(tokenizer, template, a, b); corrupt = corrupt and prefix + corrupt; ca = _foil(tokenizer, clean, c)
+        corrupt = null_prompt(tokenizer, template, a, b)
+        corrupt = corrupt and prefix + corrupt
+        ca = _foil(tokenizer, clean, c)
     else:
         others = [p for p in (pool or []) if result(op, *p) != c]
-        if not others: return 'no_counterfactual'
+        if not others:
+            return 'no_counterfactual'
         a2, b2 = (rng or random.Random(0)).choice(others)
         corrupt, ca = prefix + render(template, a2, b2), str(result(op, a2, b2))
-    if corrupt is None or len(tok_ids(tokenizer, corrupt)) != len(tok_ids(tokenizer, clean)): return 'length_mismatch'
-    if ca is None or answer_token(tokenizer, corrupt, ca) is None: return 'multi_token_answer'
+    if corrupt is None or len(tok_ids(tokenizer, corrupt)) != len(tok_ids(tokenizer, clean)):
+        return 'length_mismatch'
+    if ca is None or answer_token(tokenizer, corrupt, ca) is None:
+        return 'multi_token_answer'
     return dict(clean=clean, corrupt=corrupt, answer=str(c), corrupt_answer=ca, op=op, template=template, style=style, variant=variant)
 
 # %% ../nbs/03_data.ipynb #1f01d120
@@ -163,13 +173,16 @@ def make_pairs(tokenizer, # tokenizer of the model (decides single-token answers
     styles = list(STYLES) if styles == 'all' else [styles] if isinstance(styles, str) else list(styles)
     pools = {op: (pairs or {}).get(op) or operand_pairs(op, tokenizer) for op in ops}
     jobs = [(op, s, t, p) for op in ops for st in styles for s, t in templates(op, st) for p in pools[op]]
-    if n is not None: jobs = rng.sample(jobs, min(n, len(jobs))) if n < len(jobs) else jobs
+    if n is not None:
+        jobs = rng.sample(jobs, min(n, len(jobs))) if n < len(jobs) else jobs
     out = []
     for op, s, t, (a, b) in jobs:
         pre = fewshot_prefix(t, op, shot_pairs(op, k_shot, (shot_pool or {}).get(op), seed)) if k_shot else ''
         r = make_pair(tokenizer, op, t, a, b, cf, pools[op], rng, pre, s)
-        if isinstance(r, str): report[r] = report.get(r, 0) + 1
-        else: out.append(r)
+        if isinstance(r, str):
+            report[r] = report.get(r, 0) + 1
+        else:
+            out.append(r)
     return out
 
 # %% ../nbs/03_data.ipynb #fffe0059
@@ -208,7 +221,8 @@ class PairBatch:
     answer: torch.Tensor          # [B] token id of the clean answer
     corrupt_answer: torch.Tensor  # [B] token id of the counterfactual's answer
     records: list = field(default_factory=list)  # the source dicts
-    def __len__(self): return len(self.clean)
+    def __len__(self):
+        return len(self.clean)
     def to(self, device)->PairBatch:
         "This batch with its tensors on `device`"
         t = lambda x: x.to(device)
@@ -217,7 +231,8 @@ class PairBatch:
         "Rows `i` (a slice or index list) as a batch, left padding trimmed"
         i = i if isinstance(i, slice) else list(i)
         recs = self.records[i] if isinstance(i, slice) else [self.records[j] for j in i]
-        m = self.mask[i]; k = int((m.sum(0) == 0).sum())   # all-padding columns on the left
+        m = self.mask[i]
+        k = int((m.sum(0) == 0).sum())   # all-padding columns on the left
         return PairBatch(self.clean[i][:, k:], self.corrupt[i][:, k:], m[:, k:], self.answer[i], self.corrupt_answer[i], recs)
 
 def _pad_id(tokenizer)->int:
@@ -298,9 +313,12 @@ def filter_correct(model, # an nnsight model
     ok = []
     for r in records:
         why = _invalid(tok, r)
-        if why: rep[why] += 1
-        else: ok.append(r)
-    if not ok: return [], rep
+        if why:
+            rep[why] += 1
+        else:
+            ok.append(r)
+    if not ok:
+        return [], rep
     b = encode_pairs(tok, ok)
     hit = (last_logits(model, b.clean, b.mask, batch_size, remote, desc='filter').argmax(-1) == b.answer).tolist()
     kept = [r for r, h in zip(ok, hit) if h]
@@ -316,12 +334,14 @@ def calc_expressions(texts:list[str])->list[str]:
     out = []
     for t in texts:
         for e, v in _CALC.findall(t):
-            if re.fullmatch(r'\d+', v) and any(o in e for o in '+-*/'): out.append(e)
+            if re.fullmatch(r'\d+', v) and any(o in e for o in '+-*/'):
+                out.append(e)
     return list(dict.fromkeys(out))
 
 def _eval(expr:str):
     "Value of an arithmetic expression of digits, + - * / . and brackets (no names allowed)"
-    if not re.fullmatch(r'[0-9+\-*/. ()]+', expr): raise ValueError(f"not an arithmetic expression: {expr!r}")
+    if not re.fullmatch(r'[0-9+\-*/. ()]+', expr):
+        raise ValueError(f"not an arithmetic expression: {expr!r}")
     return eval(expr, {'__builtins__': {}})
 
 def _num(x)->str:
@@ -332,16 +352,26 @@ def _num(x)->str:
 def _variant_prompt(variant:str, rng:random.Random, exprs=None)->tuple[str, str, str, str]:
     "A random (template, clean, nulled, full answer) of `variant`"
     r = rng.randint
-    if variant == 'multidigit': a, b = r(100, 999), r(100, 999); t = '{a}[[+]]{b}='; return t, render(t, a, b), render(t, a, b, '@'), str(a + b)
+    if variant == 'multidigit':
+        a, b = r(100, 999), r(100, 999)
+        t = '{a}[[+]]{b}='
+        return t, render(t, a, b), render(t, a, b, '@'), str(a + b)
     if variant == 'decimal':
-        a, b = r(10, 99) / 10, r(10, 99) / 10; t = '{a} [[plus]] {b} is '
+        a, b = r(10, 99) / 10, r(10, 99) / 10
+        t = '{a} [[plus]] {b} is '
         return t, render(t, a, b), render(t, a, b, 'nothing'), _num(round(a + b, 1))
     if variant == 'timespan':
-        d, y = r(1, 9), r(1600, 1990); e = str(y + d); t = 'The war [[lasted]] {a} years from {b} to ' + e[:-1]
+        d, y = r(1, 9), r(1600, 1990)
+        e = str(y + d)
+        t = 'The war [[lasted]] {a} years from {b} to ' + e[:-1]
         return t, render(t, d, y), render(t, d, y, 'nothing'), e[-1]
-    if variant == 'power': a, b = r(1, 9), r(0, 3); t = '{a}[[^]]{b}='; return t, render(t, a, b), render(t, a, b, '@'), str(a ** b)
+    if variant == 'power':
+        a, b = r(1, 9), r(0, 3)
+        t = '{a}[[^]]{b}='
+        return t, render(t, a, b), render(t, a, b, '@'), str(a ** b)
     if variant == 'gsm8k':
-        e = rng.choice(exprs); return e, e + '=', re.sub(r'(?<=[\d)])\s*[+\-*/]\s*(?=[\d(])', '@', e) + '=', _num(_eval(e))
+        e = rng.choice(exprs)
+        return e, e + '=', re.sub(r'(?<=[\d)])\s*[+\-*/]\s*(?=[\d(])', '@', e) + '=', _num(_eval(e))
     raise ValueError(f"variant={variant!r} is not supported; expected one of: {', '.join(VARIANTS[1:])}")
 
 def first_token(tokenizer, prompt:str, full:str)->str|None:
@@ -361,23 +391,30 @@ def variant_pairs(tokenizer, # tokenizer of the model
                  )->list[dict]:
     "`n` seeded transfer-variant records; `answer` is the next token, `full_answer` the whole result"
     rng, report, out = random.Random(seed), {} if report is None else report, []
-    if variant == 'gsm8k' and not exprs: raise ValueError("variant='gsm8k' needs exprs=calc_expressions(<GSM8K solutions>)")
+    if variant == 'gsm8k' and not exprs:
+        raise ValueError("variant='gsm8k' needs exprs=calc_expressions(<GSM8K solutions>)")
     for _ in range(n * max_tries):
-        if len(out) == n: break
+        if len(out) == n:
+            break
         t, clean, nulled, full = _variant_prompt(variant, rng, exprs)
         corrupt, cfull = (nulled, None) if check_choice('cf', cf, COUNTERFACTUALS) == 'nulled' else _variant_prompt(variant, rng, exprs)[1::2]
         r = _variant_record(tokenizer, variant, t, clean, corrupt, full, cfull)
-        if isinstance(r, str): report[r] = report.get(r, 0) + 1
-        else: out.append(r)
+        if isinstance(r, str):
+            report[r] = report.get(r, 0) + 1
+        else:
+            out.append(r)
     return out
 
 def _variant_record(tokenizer, variant, t, clean, corrupt, full, cfull)->dict|str:
     "A record for one transfer prompt, or the reason it was dropped"
-    if len(tok_ids(tokenizer, clean)) != len(tok_ids(tokenizer, corrupt)): return 'length_mismatch'
+    if len(tok_ids(tokenizer, clean)) != len(tok_ids(tokenizer, corrupt)):
+        return 'length_mismatch'
     a = first_token(tokenizer, clean, full)
     ca = first_token(tokenizer, corrupt, cfull) if cfull is not None else _foil(tokenizer, clean, int(a)) if a and a.isdigit() else None
-    if a is None or ca is None or answer_token(tokenizer, clean, a) is None or answer_token(tokenizer, corrupt, ca) is None: return 'multi_token_answer'
-    if cfull is not None and a == ca: return 'same_answer'
+    if a is None or ca is None or answer_token(tokenizer, clean, a) is None or answer_token(tokenizer, corrupt, ca) is None:
+        return 'multi_token_answer'
+    if cfull is not None and a == ca:
+        return 'same_answer'
     op = '+' if variant in ('multidigit', 'decimal', 'timespan') else '^' if variant == 'power' else 'expr'
     return dict(clean=clean, corrupt=corrupt, answer=a, corrupt_answer=ca, op=op, template=t, style='equation' if variant != 'timespan' else 'statement',
                 variant=variant, full_answer=full)

@@ -21,27 +21,37 @@ __all__ = ['RULES', 'METRICS', 'rms_rule', 'mlp_rule', 'attn_rule', 'attnlrp', '
 class _Div(torch.autograd.Function):
     "Identity forward; the backward divides the gradient by `k`"
     @staticmethod
-    def forward(ctx, x, k): ctx.k = k; return x.view_as(x)
+    def forward(ctx, x, k):
+        ctx.k = k
+        return x.view_as(x)
     @staticmethod
-    def backward(ctx, g): return g / ctx.k, None
+    def backward(ctx, g):
+        return g / ctx.k, None
 
 class _Ratio(torch.autograd.Function):
     "Forward returns `y = f(x)`; the backward passes `y/x * g` to `x` (identity rule)"
     @staticmethod
-    def forward(ctx, x, y): ctx.save_for_backward(y / (x + 1e-10)); return y.view_as(y)
+    def forward(ctx, x, y):
+        ctx.save_for_backward(y / (x + 1e-10))
+        return y.view_as(y)
     @staticmethod
-    def backward(ctx, g): return ctx.saved_tensors[0] * g, None
+    def backward(ctx, g):
+        return ctx.saved_tensors[0] * g, None
 
 # %% ../nbs/08_lrp.ipynb #680a975c
 def _rms_hook(m, args, out):
     "RMSNorm output recomputed with the normaliser detached (same values, identity rule on 1/rms)"
-    x = args[0]; h = x.to(torch.float32)
+    x = args[0]
+    h = x.to(torch.float32)
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + m.variance_epsilon).detach()
     return m.weight * h.to(x.dtype)
 
-def _div_hook(k, m, args, out): return _Div.apply(out, k)
-def _div_pre_hook(k, m, args): return (_Div.apply(args[0], k), *args[1:])
-def _ratio_hook(m, args, out): return _Ratio.apply(args[0], out)
+def _div_hook(k, m, args, out):
+    return _Div.apply(out, k)
+def _div_pre_hook(k, m, args):
+    return (_Div.apply(args[0], k), *args[1:])
+def _ratio_hook(m, args, out):
+    return _Ratio.apply(args[0], out)
 
 def rms_rule(m)->list:
     "Identity rule on the RMSNorm normaliser"
@@ -64,8 +74,10 @@ _SUFFIXES = ('RMSNorm', 'LayerNorm', 'MLP', 'Attention')
 def _rule_for(m, rules:dict):
     "The rule of module `m`, None if it needs none, or an error for an unknown norm/MLP/attention class"
     name = type(m).__name__
-    if name in rules: return rules[name]
-    if name.endswith(_SUFFIXES): raise ValueError(f"no LRP rule for module class {name!r}; supported: {', '.join(rules)}")
+    if name in rules:
+        return rules[name]
+    if name.endswith(_SUFFIXES):
+        raise ValueError(f"no LRP rule for module class {name!r}; supported: {', '.join(rules)}")
     return None
 
 @contextlib.contextmanager
@@ -73,15 +85,18 @@ def attnlrp(model, # an nnsight model or bare HF module; only this object's modu
             rules:dict|None=None): # class name -> rule; default `RULES`
     "Apply the AttnLRP rules to the modules of `model` for the duration of the block; yields the bare HF module"
     hf, rules = hf_module(model), rules or RULES
-    if getattr(hf, '_ai_lrp', False): raise RuntimeError("attnlrp is already active on this model; rules must not be applied twice")
+    if getattr(hf, '_ai_lrp', False):
+        raise RuntimeError("attnlrp is already active on this model; rules must not be applied twice")
     plan = [(m, r) for m in hf.modules() if (r := _rule_for(m, rules))]
     handles = []
     try:
         hf._ai_lrp = True
-        for m, r in plan: handles += r(m)
+        for m, r in plan:
+            handles += r(m)
         yield hf
     finally:
-        for h in handles: h.remove()
+        for h in handles:
+            h.remove()
         hf._ai_lrp = False
 
 # %% ../nbs/08_lrp.ipynb #47a1ad16
@@ -107,8 +122,10 @@ class Relevance:
 def explained(logits:torch.Tensor, answer:torch.Tensor, wrong:torch.Tensor|None=None, metric:str='logit_diff')->torch.Tensor:
     "Per-pair explained value from last-position `logits [B,V]`: answer logit, or answer minus `wrong` logit"
     t = logits.gather(-1, answer[:, None])[:, 0]
-    if check_choice('metric', metric, METRICS) == 'logit': return t
-    if wrong is None: raise ValueError("metric='logit_diff' needs the corrupt answers (`wrong`)")
+    if check_choice('metric', metric, METRICS) == 'logit':
+        return t
+    if wrong is None:
+        raise ValueError("metric='logit_diff' needs the corrupt answers (`wrong`)")
     return t - logits.gather(-1, wrong[:, None])[:, 0]
 
 # %% ../nbs/08_lrp.ipynb #47f350d9
@@ -150,7 +167,8 @@ def relevance(model, # nnsight model or bare HF module (run locally)
             t = explained(hf(inputs_embeds=e, **_fwd_kw(mask), logits_to_keep=1).logits[:, -1].float(), answer, wrong, metric)
             g = torch.autograd.grad(t.sum(), [e, *st['z'], *st['m'], *st['x']])
         finally:
-            for h in hs: h.remove()
+            for h in hs:
+                h.remove()
     n = s.n_layers
     heads = _rel([split_heads(z, s) for z in st['z']], [split_heads(gz, s) for gz in g[1:n+1]])
     return Relevance(t.detach().cpu(), (e.detach() * g[0]).sum(-1).cpu(), heads.cpu(), _rel(st['m'], g[n+1:2*n+1]).cpu(),

@@ -24,7 +24,8 @@ def paper_dir()->Path:
 def read_data(name:str)->pd.DataFrame:
     "Table `name` (e.g. 'scores_path.csv') from the paper's data folder, with a clear error if missing"
     p = paper_dir()/'data'/name
-    if not p.exists(): raise FileNotFoundError(f"{p} is missing: run `arith-interp reproduce` (or the experiment notebook that writes it) first")
+    if not p.exists():
+        raise FileNotFoundError(f"{p} is missing: run `arith-interp reproduce` (or the experiment notebook that writes it) first")
     return load_table(p)
 
 # %% ../nbs/12_plotting.ipynb #3d98ba46
@@ -35,11 +36,13 @@ def paper_style(font_scale:float=0.9):
     "Seaborn 'whitegrid' paper style with moderate dpi, restored on exit"
     with plt.rc_context({'figure.dpi': 80, 'savefig.dpi': 300, 'font.family': 'DejaVu Sans', 'axes.spines.top': False,
                          'axes.spines.right': False, 'svg.hashsalt': 'arith_interp', 'pdf.fonttype': 42}):
-        with sns.axes_style('whitegrid'), sns.plotting_context('paper', font_scale=font_scale): yield
+        with sns.axes_style('whitegrid'), sns.plotting_context('paper', font_scale=font_scale):
+            yield
 
 def savefig(fig, stem:str, dpi:int=300)->Path:
     "Save `fig` as <paper>/figures/<stem>.pdf and .png, without timestamps; returns the PNG path"
-    figs = paper_dir()/'figures'; figs.mkdir(parents=True, exist_ok=True)
+    figs = paper_dir()/'figures'
+    figs.mkdir(parents=True, exist_ok=True)
     fig.savefig(figs/f'{stem}.pdf', bbox_inches='tight', metadata={'CreationDate': None, 'ModDate': None, 'Producer': None, 'Creator': None})
     fig.savefig(figs/f'{stem}.png', bbox_inches='tight', dpi=dpi, metadata={'Software': None})
     return figs/f'{stem}.png'
@@ -57,15 +60,19 @@ def plot_head_heatmap(df:pd.DataFrame, title:str='', by:str|None='op', vmax:floa
     fig, axes = plt.subplots(1, len(groups), figsize=(2.2*len(groups) + 1, 4.2), squeeze=False, sharey=True)
     for ax, (name, g) in zip(axes[0], groups):
         sns.heatmap(head_grid(g), ax=ax, cmap='RdBu', center=0, vmin=-v, vmax=v, cbar=ax is axes[0][-1], square=False)
-        ax.set_title(str(name)); ax.invert_yaxis()
-    fig.suptitle(title); return fig
+        ax.set_title(str(name))
+        ax.invert_yaxis()
+    fig.suptitle(title)
+    return fig
 
 def plot_mlp_bars(df:pd.DataFrame, title:str=''):
     "Bar chart of MLP scores by layer"
     m = df[df.kind == 'mlp'].groupby('layer', as_index=False).score.mean()
     fig, ax = plt.subplots(figsize=(6, 2.6))
-    ax.bar(m.layer, m.score, color=PALETTE['mlp']); ax.axhline(0, color='k', lw=.6)
-    ax.set(xlabel='layer', ylabel='score', title=title); return fig
+    ax.bar(m.layer, m.score, color=PALETTE['mlp'])
+    ax.axhline(0, color='k', lw=.6)
+    ax.set(xlabel='layer', ylabel='score', title=title)
+    return fig
 
 # %% ../nbs/12_plotting.ipynb #5ae955f8
 def plot_attention_roles(df:pd.DataFrame, title:str='Attention of key heads at the last position'):
@@ -74,16 +81,21 @@ def plot_attention_roles(df:pd.DataFrame, title:str='Attention of key heads at t
     fig, ax = plt.subplots(figsize=(0.55*len(d) + 1.5, 3))
     bottom = np.zeros(len(d))
     for role, c in [('operand', '#3b6ea8'), ('operator', '#c8553d'), ('other', '#cccccc')]:
-        ax.bar(d.component, d[role], bottom=bottom, color=c, label=role); bottom += d[role].values
-    ax.set(ylabel='attention share', ylim=(0, 1), title=title); ax.legend(ncol=3, fontsize=7, loc='upper right')
-    ax.tick_params(axis='x', rotation=60); return fig
+        ax.bar(d.component, d[role], bottom=bottom, color=c, label=role)
+        bottom += d[role].values
+    ax.set(ylabel='attention share', ylim=(0, 1), title=title)
+    ax.legend(ncol=3, fontsize=7, loc='upper right')
+    ax.tick_params(axis='x', rotation=60)
+    return fig
 
 def plot_overlap_matrix(df:pd.DataFrame, a:str='a', b:str='b', value:str='shared', title:str='Shared top-k heads between operations'):
     "Symmetric heatmap of a pairwise overlap table (one row per unordered pair, as `ranking.op_overlap` writes it)"
     d = df[[a, b, value]]
     m = pd.concat([d, d.rename(columns={a: b, b: a})]).pivot_table(index=a, columns=b, values=value, aggfunc='first')
     fig, ax = plt.subplots(figsize=(3.4, 2.9))
-    sns.heatmap(m, annot=True, fmt='g', cmap='Blues', cbar=False, ax=ax); ax.set(title=title, xlabel='', ylabel=''); return fig
+    sns.heatmap(m, annot=True, fmt='g', cmap='Blues', cbar=False, ax=ax)
+    ax.set(title=title, xlabel='', ylabel='')
+    return fig
 
 # %% ../nbs/12_plotting.ipynb #6c019f42
 def plot_mlp_cosines(cos:pd.DataFrame, points:pd.DataFrame|None=None, centered:bool=True):
@@ -92,83 +104,121 @@ def plot_mlp_cosines(cos:pd.DataFrame, points:pd.DataFrame|None=None, centered:b
     fig, ax = plt.subplots(figsize=(6, 3))
     for q, g in d.groupby('quantity'):
         ax.plot(g.layer, g['mean'], marker='.', ms=3, label=q.replace('_', ' → '))
-        if 'sem' in g: ax.fill_between(g.layer, g['mean'] - g['sem'], g['mean'] + g['sem'], alpha=.2)
+        if 'sem' in g:
+            ax.fill_between(g.layer, g['mean'] - g['sem'], g['mean'] + g['sem'], alpha=.2)
     if points is not None:
         pt = points[points.centered == centered].iloc[0] if 'centered' in points else points.iloc[0]
-        for name in ('start', 'inflection', 'end'): ax.axvline(pt[name], color='k', lw=.6, ls=':'); ax.text(pt[name], ax.get_ylim()[1], f'{name} ', fontsize=6, rotation=90, ha='right', va='top')
-    ax.set(xlabel='layer', ylabel='cosine'); ax.legend(fontsize=7); return fig
+        for name in ('start', 'inflection', 'end'):
+            ax.axvline(pt[name], color='k', lw=.6, ls=':')
+            ax.text(pt[name], ax.get_ylim()[1], f'{name} ', fontsize=6, rotation=90, ha='right', va='top')
+    ax.set(xlabel='layer', ylabel='cosine')
+    ax.legend(fontsize=7)
+    return fig
 
 def plot_logit_lens(track:pd.DataFrame):
     "Rank (log scale, 1 = top) of operands and the answer per layer, one panel per case"
     cases = list(dict.fromkeys(track['case']))
     fig, axes = plt.subplots(1, len(cases), figsize=(3.6*len(cases), 2.8), squeeze=False, sharey=True)
     for ax, c in zip(axes[0], cases):
-        for role, g in track[track['case'] == c].groupby('role'): ax.plot(g.layer, g['rank'], marker='.', ms=3, label=role)
-        ax.set(yscale='log', xlabel='layer', title=f'logit lens: {c}'); ax.invert_yaxis()
-    axes[0][0].set_ylabel('rank of token (1 = top)'); axes[0][-1].legend(fontsize=7); return fig
+        for role, g in track[track['case'] == c].groupby('role'):
+            ax.plot(g.layer, g['rank'], marker='.', ms=3, label=role)
+        ax.set(yscale='log', xlabel='layer', title=f'logit lens: {c}')
+        ax.invert_yaxis()
+    axes[0][0].set_ylabel('rank of token (1 = top)')
+    axes[0][-1].legend(fontsize=7)
+    return fig
 
 # %% ../nbs/12_plotting.ipynb #6432812b
 def plot_transfer(drops:pd.DataFrame):
     "Relative accuracy change on each set (`key_rel_drop` = key/base − 1) after knocking out the key heads, against random heads (mean ± sd)"
-    d = drops.reset_index(drop=True); x = np.arange(len(d))
+    d = drops.reset_index(drop=True)
+    x = np.arange(len(d))
     fig, ax = plt.subplots(figsize=(0.7*len(d) + 2, 3))
     ax.bar(x - .2, 100*d.key_rel_drop, .4, color=PALETTE['top'], label='key heads')
     ax.bar(x + .2, 100*d.random_rel_drop, .4, yerr=100*d.random_rel_drop_sd, color=PALETTE['random'], label='random heads (mean ± sd)')
-    ax.axhline(0, color='k', lw=.6); ax.set_xticks(x, [f'{s}\n(n={n})' for s, n in zip(d.set, d.n)], rotation=60, fontsize=7)
-    ax.set(ylabel='accuracy change (%, relative)'); ax.legend(fontsize=7); return fig
+    ax.axhline(0, color='k', lw=.6)
+    ax.set_xticks(x, [f'{s}\n(n={n})' for s, n in zip(d.set, d.n)], rotation=60, fontsize=7)
+    ax.set(ylabel='accuracy change (%, relative)')
+    ax.legend(fontsize=7)
+    return fig
 
 def plot_method_scatter(pairs:pd.DataFrame, method_a:str='lrp'):
     "Score of `method_a` against each other method's, one panel per method, heads and MLPs coloured"
-    p = pairs[pairs.method_a == method_a]; ms = list(dict.fromkeys(p.method_b))
+    p = pairs[pairs.method_a == method_a]
+    ms = list(dict.fromkeys(p.method_b))
     fig, axes = plt.subplots(1, len(ms), figsize=(3.3*len(ms), 3), squeeze=False)
     for ax, m in zip(axes[0], ms):
-        for kind, g in p[p.method_b == m].groupby('kind'): ax.scatter(g.score_b, g.score_a, s=7, color=PALETTE[kind], label=kind, alpha=.8)
+        for kind, g in p[p.method_b == m].groupby('kind'):
+            ax.scatter(g.score_b, g.score_a, s=7, color=PALETTE[kind], label=kind, alpha=.8)
         ax.set(xlabel=f'{m} score', ylabel=f'{method_a} score')
-    axes[0][0].legend(fontsize=7); fig.tight_layout(); return fig
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
 
 def plot_faithfulness(df:pd.DataFrame):
     "Faithfulness f(k) of the top-k% circuits (log x), one line per ranking, CPR and CMD in the legend"
     fig, ax = plt.subplots(figsize=(4.6, 3))
-    for r, g in df.groupby('ranking'): ax.plot(g.k_percent, g.f, marker='o', ms=3, label=f'{r} (CPR {g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f})')
-    ax.axhline(1, color='k', lw=.6, ls=':'); ax.set(xscale='log', xlabel='components kept (%)', ylabel='faithfulness f(k)'); ax.legend(fontsize=7)
+    for r, g in df.groupby('ranking'):
+        ax.plot(g.k_percent, g.f, marker='o', ms=3, label=f'{r} (CPR {g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f})')
+    ax.axhline(1, color='k', lw=.6, ls=':')
+    ax.set(xscale='log', xlabel='components kept (%)', ylabel='faithfulness f(k)')
+    ax.legend(fontsize=7)
     return fig
 
 # %% ../nbs/12_plotting.ipynb #d3753c5d
 def plot_knockout(df:pd.DataFrame):
     "Accuracy after ablating the top-k heads vs random heads of the same count (Wilson intervals; random: each draw and the mean), per ablation"
-    abl = list(dict.fromkeys(df.ablation)); fig, axes = plt.subplots(1, len(abl), figsize=(2.6*len(abl) + .6, 3), squeeze=False, sharey=True)
+    abl = list(dict.fromkeys(df.ablation))
+    fig, axes = plt.subplots(1, len(abl), figsize=(2.6*len(abl) + .6, 3), squeeze=False, sharey=True)
     for ax, a in zip(axes[0], abl):
-        g = df[df.ablation == a]; c, t, r = (g[g.condition == x] for x in ('clean', 'top', 'random'))
+        g = df[df.ablation == a]
+        c, t, r = (g[g.condition == x] for x in ('clean', 'top', 'random'))
         k = int(t.k.iloc[0])
         for x, row, col in [(0, c.iloc[0], PALETTE['paper']), (1, t.iloc[0], PALETTE['top'])]:
             ax.bar(x, 100*row.accuracy, color=col, yerr=[[100*(row.accuracy - row.lo)], [100*(row.hi - row.accuracy)]], capsize=3)
-        ax.bar(2, 100*r.accuracy.mean(), color=PALETTE['random']); ax.scatter(np.full(len(r), 2), 100*r.accuracy, color='k', s=8, zorder=3)
-        ax.set_xticks([0, 1, 2], ['clean', f'top-{k}', f'random-{k}']); ax.set(title=f'{a} ablation', ylim=(0, 105))
-    axes[0][0].set_ylabel('accuracy (%)'); return fig
+        ax.bar(2, 100*r.accuracy.mean(), color=PALETTE['random'])
+        ax.scatter(np.full(len(r), 2), 100*r.accuracy, color='k', s=8, zorder=3)
+        ax.set_xticks([0, 1, 2], ['clean', f'top-{k}', f'random-{k}'])
+        ax.set(title=f'{a} ablation', ylim=(0, 105))
+    axes[0][0].set_ylabel('accuracy (%)')
+    return fig
 
 def plot_benchmarks(df:pd.DataFrame):
     "Speed-up and size ratios of the benchmarks (log scale), with their targets as ticks"
     d = df[~df.measure.str.startswith('max_abs') & (df.measure != 'cached_load_s')].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(5.5, 0.32*len(d) + 1))
-    y = np.arange(len(d)); ax.barh(y, d.value, color=[PALETTE['top'] if b == 'locate' else PALETTE['mlp'] if b == 'sft' else PALETTE['random'] for b in d.benchmark])
+    y = np.arange(len(d))
+    ax.barh(y, d.value, color=[PALETTE['top'] if b == 'locate' else PALETTE['mlp'] if b == 'sft' else PALETTE['random'] for b in d.benchmark])
     ax.scatter(d.target, y, marker='|', s=200, color='k', zorder=3, label='target')
-    for i, v in enumerate(d.value): ax.text(v, i, f' {v:.1f}x', va='center', fontsize=7)
-    ax.set_yticks(y, [f'{b}: {m}' for b, m in zip(d.benchmark, d.measure)], fontsize=7); ax.set(xscale='log', xlabel='ratio (x)'); ax.invert_yaxis()
-    ax.legend(fontsize=7); return fig
+    for i, v in enumerate(d.value):
+        ax.text(v, i, f' {v:.1f}x', va='center', fontsize=7)
+    ax.set_yticks(y, [f'{b}: {m}' for b, m in zip(d.benchmark, d.measure)], fontsize=7)
+    ax.set(xscale='log', xlabel='ratio (x)')
+    ax.invert_yaxis()
+    ax.legend(fontsize=7)
+    return fig
 
 # %% ../nbs/12_plotting.ipynb #4dc7ef0d
 def plot_table(df:pd.DataFrame, title:str='', fmt:str='{:.3g}'):
     "A small table drawn as a figure (numbers formatted with `fmt`, missing values as '–')"
     cells = [[('–' if pd.isna(v) else fmt.format(v)) if isinstance(v, (int, float, np.number)) else str(v) for v in row] for row in df.itertuples(index=False)]
-    fig, ax = plt.subplots(figsize=(1.25*len(df.columns) + .5, .3*len(df) + .8)); ax.axis('off')
+    fig, ax = plt.subplots(figsize=(1.25*len(df.columns) + .5, .3*len(df) + .8))
+    ax.axis('off')
     t = ax.table(cellText=cells, colLabels=[str(c).replace('_', '\n') for c in df.columns], loc='center', cellLoc='center')
-    t.auto_set_font_size(False); t.set_fontsize(7); t.scale(1, 1.5)
-    for (r, _), cell in t.get_celld().items(): cell.set_height(cell.get_height() * (2.2 if r == 0 else 1))
-    ax.set_title(title, fontsize=9); return fig
+    t.auto_set_font_size(False)
+    t.set_fontsize(7)
+    t.scale(1, 1.5)
+    for (r, _), cell in t.get_celld().items():
+        cell.set_height(cell.get_height() * (2.2 if r == 0 else 1))
+    ax.set_title(title, fontsize=9)
+    return fig
 
 def plot_ablation(df:pd.DataFrame, x:str='k_heads', metric:str='accuracy', by:str='dataset'):
     "`metric` against `x` (e.g. the number of tuned heads), one line per `by` value, with intervals"
-    d = df[df.metric == metric].sort_values(x); fig, ax = plt.subplots(figsize=(4.6, 3))
+    d = df[df.metric == metric].sort_values(x)
+    fig, ax = plt.subplots(figsize=(4.6, 3))
     for name, g in d.groupby(by):
         ax.errorbar(g[x], g.value, yerr=[g.value - g.lo, g.hi - g.value] if {'lo', 'hi'} <= set(g) else None, marker='o', ms=3, capsize=2, label=name)
-    ax.set(xlabel=x.replace('_', ' '), ylabel=metric); ax.legend(fontsize=6, ncol=2); return fig
+    ax.set(xlabel=x.replace('_', ' '), ylabel=metric)
+    ax.legend(fontsize=6, ncol=2)
+    return fig

@@ -31,14 +31,18 @@ class Claim:
 def fmt_acc(v:float, lo:float|None=None, hi:float|None=None, n:int|None=None)->str:
     "An accuracy as '71.2% [65.0, 76.6] (n=200)'"
     s = f'{100*v:.1f}%'
-    if lo is not None and hi is not None and not (np.isnan(lo) or np.isnan(hi)): s += f' [{100*lo:.1f}, {100*hi:.1f}]'
+    if lo is not None and hi is not None and not (np.isnan(lo) or np.isnan(hi)):
+        s += f' [{100*lo:.1f}, {100*hi:.1f}]'
     return s + (f' (n={int(n)})' if n is not None else '')
 
 def evaluate_claim(c:Claim, data:Path)->dict:
     "The claim's row of the report, 'not run' if a table it needs is missing"
-    try: ours, verdict = c.check(Path(data))
-    except FileNotFoundError as e: ours, verdict = f'missing: {Path(e.filename or str(e)).name}', 'not run'
-    except (KeyError, AttributeError, IndexError) as e: ours, verdict = f'table from an older run lacks {e}: re-run its stage', 'not run'
+    try:
+        ours, verdict = c.check(Path(data))
+    except FileNotFoundError as e:
+        ours, verdict = f'missing: {Path(e.filename or str(e)).name}', 'not run'
+    except (KeyError, AttributeError, IndexError) as e:
+        ours, verdict = f'table from an older run lacks {e}: re-run its stage', 'not run'
     return {'topic': c.topic, 'claim': c.claim, 'paper': c.paper, 'ours': ours, 'verdict': check_choice('verdict', verdict, VERDICTS)}
 
 # %% ../nbs/13_report.ipynb #bd3b8d40
@@ -62,34 +66,47 @@ def render_report(claims:list[Claim], out:Path, model:str, budget:dict|None=None
         *[f'![{f}](figures/{f}.png)\n' for f in dict.fromkeys(figs)]])
 
 # %% ../nbs/13_report.ipynb #fe5eaea6
-def _t(d:Path, name:str)->pd.DataFrame: return load_table(Path(d)/name)
-def _paths(d:Path)->pd.DataFrame: t = _t(d, 'locate_path.csv'); return t[(t.op == 'all') & (t.metric == 'logit')]
-def _nl(d:Path)->int: return int(_paths(d).layer.max()) + 1
+def _t(d:Path, name:str)->pd.DataFrame:
+    return load_table(Path(d)/name)
+def _paths(d:Path)->pd.DataFrame:
+    t = _t(d, 'locate_path.csv')
+    return t[(t.op == 'all') & (t.metric == 'logit')]
+def _nl(d:Path)->int:
+    return int(_paths(d).layer.max()) + 1
 
 def check_sparsity(d):
     "reproduced if some heads pass the -5% rule and they are < 5% of heads; partly if none pass but knockout of the top heads matters"
-    t = _paths(d); h = t[t.kind == 'head']; frac = (h.score < -0.05).mean(); best = h.nsmallest(1, 'score').iloc[0]
+    t = _paths(d)
+    h = t[t.kind == 'head']
+    frac = (h.score < -0.05).mean()
+    best = h.nsmallest(1, 'score').iloc[0]
     ours = f"{100*frac:.1f}% of {len(h)} heads pass -5%; strongest head {best.component}: {100*best.score:+.1f}% (n={int(best.n_pairs)} pairs)"
     return ours, 'reproduced' if 0 < frac < 0.05 else 'partly' if frac == 0 else 'not on this model'
 
 def check_depth(d):
     "reproduced if the top-10 heads' median relative depth lies in the paper's band (layers 12-17 of 32: 0.38-0.53, +-0.1)"
-    t = _paths(d); top = t[t.kind == 'head'].nsmallest(10, 'score'); rel = (top.layer + .5) / _nl(d)
+    t = _paths(d)
+    top = t[t.kind == 'head'].nsmallest(10, 'score')
+    rel = (top.layer + .5) / _nl(d)
     ours = f"top-10 heads in layers {int(top.layer.min())}-{int(top.layer.max())} of {_nl(d)} (median depth {rel.median():.2f})"
     return ours, 'reproduced' if .28 <= rel.median() <= .63 else 'not on this model'
 
 def check_knockout(d):
     "reproduced if top-k mean ablation removes >= half of the accuracy and its interval lies below every random draw; partly if below the random mean only"
-    t = _t(d, 'locate_knockout.csv'); t = t[t.ablation == 'mean']
+    t = _t(d, 'locate_knockout.csv')
+    t = t[t.ablation == 'mean']
     clean, top, rnd = (t[t.condition == c] for c in ('clean', 'top', 'random'))
-    top = top.iloc[0]; c = clean.accuracy.iloc[0]
+    top = top.iloc[0]
+    c = clean.accuracy.iloc[0]
     ours = f"{fmt_acc(c)} -> top-{int(top.k)} {fmt_acc(top.accuracy, top.lo, top.hi, top.n)} vs random {100*rnd.accuracy.mean():.1f} ± {100*rnd.accuracy.std():.1f}% ({len(rnd)} draws)"
     drop = (c - top.accuracy) / c
     return ours, 'reproduced' if drop >= .5 and top.hi < rnd.accuracy.min() else 'partly' if top.hi < rnd.accuracy.mean() else 'not on this model'
 
 def check_mlps(d):
     "reproduced if the strongest MLP direct effect in the first half is < 1/3 of the strongest in the second half"
-    t = _paths(d); m = t[t.kind == 'mlp']; half = _nl(d) // 2
+    t = _paths(d)
+    m = t[t.kind == 'mlp']
+    half = _nl(d) // 2
     early, late = m[m.layer < half].score.abs().max(), m[m.layer >= half].score.abs().max()
     ours = f"max |effect| MLPs 0-{half-1}: {100*early:.1f}%; MLPs {half}-{_nl(d)-1}: {100*late:.1f}%"
     return ours, 'reproduced' if early < late / 3 else 'not on this model'
@@ -97,31 +114,39 @@ def check_mlps(d):
 # %% ../nbs/13_report.ipynb #9592e2f8
 def check_attention(d):
     "reproduced if the key heads include both operand- and operator-attending heads; partly if only one kind"
-    t = _t(d, 'key_head_roles.csv'); kinds = t.label.value_counts()
+    t = _t(d, 'key_head_roles.csv')
+    kinds = t.label.value_counts()
     ours = ', '.join(f"{r.component}: {r.label} ({100*max(r.operand, r.operator):.0f}%)" for r in t.sort_values('rank').head(4).itertuples()) + \
            f"; {kinds.get('operand', 0)} operand / {kinds.get('operator', 0)} operator heads of {len(t)}"
     return ours, 'reproduced' if kinds.get('operand', 0) and kinds.get('operator', 0) else 'partly' if kinds.get('operand', 0) or kinds.get('operator', 0) else 'not on this model'
 
 def check_cosines(d):
     "reproduced if start < inflection < end and the inflection lies in the second half (later MLPs write the answer)"
-    t = _t(d, 'mlp_curve_points.csv'); p = t[t.centered == True].iloc[0] if 'centered' in t else t.iloc[0]
+    t = _t(d, 'mlp_curve_points.csv')
+    p = t[t.centered == True].iloc[0] if 'centered' in t else t.iloc[0]
     n = int(_t(d, 'mlp_cosines.csv').layer.max()) + 1
     ours = f"{int(p.start)}-{int(p.inflection)}-{int(p.end)} of {n} layers (relative {p.start/n:.2f}-{p.inflection/n:.2f}-{p.end/n:.2f}; paper 0.41-0.56-0.88)"
     return ours, 'reproduced' if p.start < p.inflection < p.end and p.inflection >= n / 2 else 'partly' if p.start <= p.inflection <= p.end else 'not on this model'
 
 def check_lens(d):
     "reproduced if, in a case the model answers, the answer first reaches rank 1 in the last third of the layers, after the operands peak"
-    t = _t(d, 'logit_lens_track.csv'); n = int(t.layer.max()) + 1; rows = []
+    t = _t(d, 'logit_lens_track.csv')
+    n = int(t.layer.max()) + 1
+    rows = []
     for case, g in t.groupby('case'):
-        a = g[g.role == 'answer']; top = a[a['rank'] == 1]
-        if len(top) and a.sort_values('layer')['rank'].iloc[-1] == 1: rows.append((case, int(top.layer.min())))
-    if not rows: return 'the model answers none of the lens cases', 'not on this model'
+        a = g[g.role == 'answer']
+        top = a[a['rank'] == 1]
+        if len(top) and a.sort_values('layer')['rank'].iloc[-1] == 1:
+            rows.append((case, int(top.layer.min())))
+    if not rows:
+        return 'the model answers none of the lens cases', 'not on this model'
     case, first = rows[0]
     return f"'{case}': answer first top-1 at layer {first} of {n} ({first/n:.2f}; paper 22/32 = 0.69)", 'reproduced' if first >= 2 * n / 3 else 'partly'
 
 def check_op_overlap(d):
     "reproduced if + and - share the most top-10 heads of any pair of operations"
-    t = _t(d, 'locate_op_overlap.csv'); t = t[(t.a != t.b)] if 'a' in t else t
+    t = _t(d, 'locate_op_overlap.csv')
+    t = t[(t.a != t.b)] if 'a' in t else t
     pm = t[((t.a == '+') & (t.b == '-')) | ((t.a == '-') & (t.b == '+'))].shared.max()
     return f"+/- share {pm} of top-10; pairs: " + ', '.join(f"{r.a}{r.b} {r.shared}" for r in t.itertuples()), 'reproduced' if pm >= t.shared.max() else 'not on this model'
 
@@ -131,29 +156,35 @@ _VARIANTS = ('multidigit', 'decimal', 'timespan', 'power', 'gsm8k-calc')
 
 def check_transfer(d):
     "reproduced if knocking out the key heads lowers accuracy by >= 30% (relative) on average over the variant sets and more than random heads"
-    t = _t(d, 'transfer_drops.csv'); v = t[t.set.isin(_VARIANTS)]
+    t = _t(d, 'transfer_drops.csv')
+    v = t[t.set.isin(_VARIANTS)]
     ours = f"mean change over {len(v)} variant sets: key {100*v.key_rel_drop.mean():+.0f}% vs random {100*v.random_rel_drop.mean():+.0f}% (n={int(v.n.min())}-{int(v.n.max())} each)"
     return ours, 'reproduced' if v.key_rel_drop.mean() <= -.3 and v.key_rel_drop.mean() < v.random_rel_drop.mean() else 'partly' if v.key_rel_drop.mean() < v.random_rel_drop.mean() - .05 else 'not on this model'
 
 def check_control(d):
     "reproduced if the general-ability sets change by less than 10% (relative) on average under the key-head knockout"
-    t = _t(d, 'transfer_drops.csv'); g = t[t.set.isin(_GENERAL)]
+    t = _t(d, 'transfer_drops.csv')
+    g = t[t.set.isin(_GENERAL)]
     return f"mean change over {len(g)} general sets: {100*g.key_rel_drop.mean():+.0f}% (n={int(g.n.min())}-{int(g.n.max())} each)", 'reproduced' if abs(g.key_rel_drop.mean()) < .1 else 'not on this model'
 
 def check_gsm8k_overlap(d):
     "reproduced if >= 5 of the top-10 heads found on GSM8K prompts are arithmetic key heads; partly if >= 2"
-    t = _t(d, 'gsm8k_overlap.csv'); r = t[t.k == 10].iloc[0]
+    t = _t(d, 'gsm8k_overlap.csv')
+    r = t[t.k == 10].iloc[0]
     return f"{int(r.shared)} of top-10 shared (n={int(r.n_gsm8k)} GSM8K prompts)", 'reproduced' if r.shared >= 5 else 'partly' if r.shared >= 2 else 'not on this model'
 
 def check_speed(d):
     "reproduced if Precise SFT's step is >= 3x faster than full SFT at the same batch (benchmarks/sft.json, tabulated in benchmarks.csv)"
-    t = _t(d, 'benchmarks.csv'); r = t[(t.benchmark == 'sft') & (t.measure == 'full_over_precise_step_time')].iloc[0]
+    t = _t(d, 'benchmarks.csv')
+    r = t[(t.benchmark == 'sft') & (t.measure == 'full_over_precise_step_time')].iloc[0]
     return f"full / precise step time {r.value:.2f}x", 'reproduced' if r.value >= 3 else 'partly' if r.value > 1 else 'not on this model'
 
 def check_sft(d):
     "reproduced if Precise SFT raises arithmetic accuracy at least as much as full SFT while general accuracy moves < 2 points; the stage's budget (steps) is stated"
-    t = _t(d, 'sft_side_by_side.csv').set_index('run'); meta = load_json(Path(d)/'sft_side_by_side.meta.json')
-    p, f = t.loc['precise'], t.loc['full']; steps = meta.get('budget', {}).get('sft_steps')
+    t = _t(d, 'sft_side_by_side.csv').set_index('run')
+    meta = load_json(Path(d)/'sft_side_by_side.meta.json')
+    p, f = t.loc['precise'], t.loc['full']
+    steps = meta.get('budget', {}).get('sft_steps')
     ours = (f"{steps} steps: precise arith {100*p.delta_arith_acc:+.1f} pts, general {100*p.delta_general_acc_mean:+.1f}; "
             f"full arith {100*f.delta_arith_acc:+.1f}, general {100*f.delta_general_acc_mean:+.1f}")
     ok = p.delta_arith_acc > 0 and p.delta_arith_acc >= f.delta_arith_acc and abs(p.delta_general_acc_mean) < .02
@@ -162,16 +193,20 @@ def check_sft(d):
 
 def check_lrp(d):
     "holds if LRP and activation patching (same pairs) rank components alike: Spearman of |score| >= 0.5 and top-10 Jaccard >= 0.3; partly if Spearman >= 0.3"
-    t = _t(d, 'lrp_agreement.csv'); t = t[(t.method_a == 'lrp') & (t.method_b == 'act') & (t.subset == 'all')]
+    t = _t(d, 'lrp_agreement.csv')
+    t = t[(t.method_a == 'lrp') & (t.method_b == 'act') & (t.subset == 'all')]
     rho, jac = t[t.stat == 'spearman_abs'].value.iloc[0], t[(t.stat == 'jaccard') & (t.k == 10)].value.iloc[0]
     n = load_json(Path(d)/'lrp_agreement.meta.json').get('n_pairs')
     return f"Spearman |score| {rho:.2f}, top-10 Jaccard {jac:.2f} ({int(t.n.iloc[0])} components, n={n} pairs)", 'holds' if rho >= .5 and jac >= .3 else 'partly' if rho >= .3 else 'does not hold'
 
 def check_faithfulness(d):
     "holds if the top 5% of components of some ranking (path or activation patching) recover >= 80% of the model's logit difference (MIB faithfulness f); partly if >= 50%"
-    t = _t(d, 'locate_faithfulness.csv'); parts, best = [], 0.
+    t = _t(d, 'locate_faithfulness.csv')
+    parts, best = [], 0.
     for m, g in t.groupby('ranking', sort=False):
-        g = g.sort_values('k_percent'); at5 = g[g.k_percent <= 5].iloc[-1]; best = max(best, at5.f)
+        g = g.sort_values('k_percent')
+        at5 = g[g.k_percent <= 5].iloc[-1]
+        best = max(best, at5.f)
         parts.append(f"{m}: f = {at5.f:.2f} at {at5.k_percent:g}% ({int(at5.n_components)} components), CPR {g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f}")
     return '; '.join(parts), 'holds' if best >= .8 else 'partly' if best >= .5 else 'does not hold'
 
@@ -197,5 +232,6 @@ CLAIMS = [
 def write_report(run)->list[Path]:
     "Write <out>/REPORT.md for `run` (a `reproduce.Run`); returns its path"
     p = Path(run.out)/'REPORT.md'
-    with atomic_write(p) as f: f.write(render_report(CLAIMS, run.out, run.model_name, run.config()['budget']))
+    with atomic_write(p) as f:
+        f.write(render_report(CLAIMS, run.out, run.model_name, run.config()['budget']))
     return [p]

@@ -26,18 +26,25 @@ class Component:
     layer: int
     head: int|None = None
     @property
-    def kind(self)->str: return 'mlp' if self.head is None else 'head'
+    def kind(self)->str:
+        return 'mlp' if self.head is None else 'head'
     @property
-    def name(self)->str: return f'm{self.layer}' if self.head is None else f'a{self.layer}.h{self.head}'
-    def __str__(self): return self.name
-    def __repr__(self): return self.name
-    def _key(self): return (self.layer, self.head is None, self.head or 0)
-    def __lt__(self, o): return self._key() < o._key()
+    def name(self)->str:
+        return f'm{self.layer}' if self.head is None else f'a{self.layer}.h{self.head}'
+    def __str__(self):
+        return self.name
+    def __repr__(self):
+        return self.name
+    def _key(self):
+        return (self.layer, self.head is None, self.head or 0)
+    def __lt__(self, o):
+        return self._key() < o._key()
     @classmethod
     def parse(cls, s:str)->Component:
         "Parse `a{layer}.h{head}` or `m{layer}`"
         m = _NAME.match(str(s).strip())
-        if not m: raise ValueError(f"component {s!r} is not a valid name; expected 'a<layer>.h<head>' (a head, e.g. a14.h2) or 'm<layer>' (an MLP, e.g. m24)")
+        if not m:
+            raise ValueError(f"component {s!r} is not a valid name; expected 'a<layer>.h<head>' (a head, e.g. a14.h2) or 'm<layer>' (an MLP, e.g. m24)")
         return cls(int(m[3])) if m[3] else cls(int(m[1]), int(m[2]))
 
 # %% ../nbs/02_sites.ipynb #96fcef00
@@ -67,22 +74,32 @@ def arch(model)->Arch:
 @dataclass(frozen=True)
 class Spec:
     "Sizes of a model: layers, heads, KV heads, head and model widths, vocabulary"
-    n_layers: int; n_heads: int; n_kv_heads: int; d_head: int; d_model: int; vocab: int
+    n_layers: int
+    n_heads: int
+    n_kv_heads: int
+    d_head: int
+    d_model: int
+    vocab: int
     @property
-    def group(self)->int: return self.n_heads // self.n_kv_heads
-    def kv_group(self, head:int)->int: return head // self.group
+    def group(self)->int:
+        return self.n_heads // self.n_kv_heads
+    def kv_group(self, head:int)->int:
+        return head // self.group
 
 def spec(model)->Spec:
     "The `Spec` of `model`, read from its config"
-    c = hf_module(model).config; h = c.num_attention_heads
+    c = hf_module(model).config
+    h = c.num_attention_heads
     return Spec(c.num_hidden_layers, h, getattr(c, 'num_key_value_heads', None) or h,
                 getattr(c, 'head_dim', None) or c.hidden_size // h, c.hidden_size, c.vocab_size)
 
 # %% ../nbs/02_sites.ipynb #a67f0dc8
 def check_component(c:Component, s:Spec)->Component:
     "`c` if it exists in a model of sizes `s`, else an error naming the valid range"
-    if not 0 <= c.layer < s.n_layers: raise ValueError(f"component {c}: layer {c.layer} is outside the model; layers are 0..{s.n_layers-1}")
-    if c.head is not None and not 0 <= c.head < s.n_heads: raise ValueError(f"component {c}: head {c.head} is outside the model; heads are 0..{s.n_heads-1}")
+    if not 0 <= c.layer < s.n_layers:
+        raise ValueError(f"component {c}: layer {c.layer} is outside the model; layers are 0..{s.n_layers-1}")
+    if c.head is not None and not 0 <= c.head < s.n_heads:
+        raise ValueError(f"component {c}: head {c.head} is outside the model; heads are 0..{s.n_heads-1}")
     return c
 
 def components(s:Spec, kinds=('head', 'mlp'))->list[Component]:
@@ -92,7 +109,8 @@ def components(s:Spec, kinds=('head', 'mlp'))->list[Component]:
 
 def parse_components(names, s:Spec|None=None)->list[Component]:
     "Components from 'a1.h2,m3' or a list of names/Components, checked against `s` if given"
-    if isinstance(names, str): names = [n for n in names.split(',') if n.strip()]
+    if isinstance(names, str):
+        names = [n for n in names.split(',') if n.strip()]
     cs = [n if isinstance(n, Component) else Component.parse(n) for n in names]
     return [check_component(c, s) for c in cs] if s else cs
 
@@ -100,17 +118,26 @@ def parse_components(names, s:Spec|None=None)->list[Component]:
 def module(model, path:str):
     "Follow dotted `path` (digits index into lists) on a model or nnsight envoy"
     m = model
-    for part in path.split('.'): m = m[int(part)] if part.isdigit() else getattr(m, part)
+    for part in path.split('.'):
+        m = m[int(part)] if part.isdigit() else getattr(m, part)
     return m
 
-def block_site(model, layer:int): return module(model, f'{arch(model).layers}.{layer}')
-def head_site(model, layer:int): return module(block_site(model, layer), arch(model).o)
-def mlp_site(model, layer:int): return module(block_site(model, layer), arch(model).mlp)
-def mlp_in_site(model, layer:int): return module(block_site(model, layer), arch(model).mlp_in)
-def attn_site(model, layer:int): return module(block_site(model, layer), arch(model).attn)
-def norm_site(model): return module(model, arch(model).norm)
-def unembed_site(model): return module(model, arch(model).unembed)
-def embed_site(model): return module(model, arch(model).embed)
+def block_site(model, layer:int):
+    return module(model, f'{arch(model).layers}.{layer}')
+def head_site(model, layer:int):
+    return module(block_site(model, layer), arch(model).o)
+def mlp_site(model, layer:int):
+    return module(block_site(model, layer), arch(model).mlp)
+def mlp_in_site(model, layer:int):
+    return module(block_site(model, layer), arch(model).mlp_in)
+def attn_site(model, layer:int):
+    return module(block_site(model, layer), arch(model).attn)
+def norm_site(model):
+    return module(model, arch(model).norm)
+def unembed_site(model):
+    return module(model, arch(model).unembed)
+def embed_site(model):
+    return module(model, arch(model).embed)
 
 def hidden(x)->torch.Tensor:
     "The hidden state of a block output: a tensor in transformers 5, the first element of a tuple before"
@@ -133,12 +160,16 @@ def head_writes(model, layer:int, z:torch.Tensor)->torch.Tensor:
 # %% ../nbs/02_sites.ipynb #b88c771d
 def param_slices(model, c:Component, kv:str='shared')->list[tuple[str, int|None, slice]]:
     "`(parameter name, dim, slice)` triples of component `c`; dim None means the whole tensor"
-    check_choice('kv', kv, ['shared', 'none']); a, s = arch(model), spec(model); check_component(c, s)
+    check_choice('kv', kv, ['shared', 'none'])
+    a, s = arch(model), spec(model)
+    check_component(c, s)
     pre = f'{a.layers}.{c.layer}.'
-    if c.head is None: return [(f'{pre}{p}.weight', None, slice(None)) for p in a.mlp_params]
+    if c.head is None:
+        return [(f'{pre}{p}.weight', None, slice(None)) for p in a.mlp_params]
     q, g = head_slice(s, c.head), head_slice(s, s.kv_group(c.head))
     out = [(f'{pre}{a.q}.weight', 0, q), (f'{pre}{a.o}.weight', 1, q)]
-    if kv == 'shared': out += [(f'{pre}{a.k}.weight', 0, g), (f'{pre}{a.v}.weight', 0, g)]
+    if kv == 'shared':
+        out += [(f'{pre}{a.k}.weight', 0, g), (f'{pre}{a.v}.weight', 0, g)]
     names = dict(hf_module(model).named_parameters())
     return out + [(n.replace('.weight', '.bias'), 0, sl) for n, d, sl in out if d == 0 and n.replace('.weight', '.bias') in names]
 
