@@ -78,9 +78,9 @@ def _skip(text:str, pos:int)->int:
     return pos
 
 # %% ../nbs/04_benchmarks.ipynb #992d0b1d
-def norm_number(s:str)->str:
+def norm_number(text:str)->str:
     "Canonical string of a number: no commas or `$`, integers without '.0', e.g. '1,000.0' -> '1000'"
-    x = float(str(s).replace(',', '').replace('$', '').strip())
+    x = float(str(text).replace(',', '').replace('$', '').strip())
     return str(int(x)) if x.is_integer() else f'{x:.10g}'
 
 def gsm8k_answer(solution:str)->str:
@@ -108,9 +108,9 @@ def _label(ans:str, n:int)->int:
         raise ValueError(f"label {ans!r} is out of range for {n} choices")
     return i
 
-def mc_item(name:str, r:dict, i:int)->dict:
-    "A multiple-choice item (contexts, continuations, label) from LLM-Adapters record `r`"
-    instr = r['instruction']
+def mc_item(name:str, row:dict, index:int)->dict:
+    "A multiple-choice item (contexts, continuations, label) from LLM-Adapters record `row`"
+    instr = row['instruction']
     if name == 'boolq':
         q = re.sub(r'^.*?question:\s*', '', instr.split('Answer format:')[0], flags=re.S).strip()
         ch = ['no', 'yes']
@@ -123,14 +123,17 @@ def mc_item(name:str, r:dict, i:int)->dict:
     else:
         q, ch = _mc_parts(instr, 'Answer')
         ctx, cont = [f'Question: {q}\nAnswer:'] * len(ch), [' ' + c for c in ch]
-    return dict(id=f'{name}-{i}', question=q, choices=ch, contexts=ctx, continuations=cont, label=_label(r['answer'], len(ch)))
+    return dict(id=f'{name}-{index}', question=q, choices=ch, contexts=ctx, continuations=cont,
+                label=_label(row['answer'], len(ch)))
 
-def math_item(name:str, r:dict, i:int)->dict:
+def math_item(name:str, row:dict, index:int)->dict:
     "A math item (question, answer[, solution]) from a GSM8K or LLM-Adapters record"
     if name == 'gsm8k':
-        return dict(id=f'gsm8k-{i}', question=r['question'], answer=gsm8k_answer(r['answer']), solution=r['answer'])
-    q = (r['instruction'] + ' ' + r.get('input', '')).strip()
-    return dict(id=f'{name}-{i}', question=q, answer=norm_number(r['answer']), solution=r.get('output', '').strip())
+        return dict(id=f'gsm8k-{index}', question=row['question'], answer=gsm8k_answer(row['answer']),
+                    solution=row['answer'])
+    q = (row['instruction'] + ' ' + row.get('input', '')).strip()
+    return dict(id=f'{name}-{index}', question=q, answer=norm_number(row['answer']),
+                solution=row.get('output', '').strip())
 
 # %% ../nbs/04_benchmarks.ipynb #c8a5b0d3
 def local_path(name:str, split:str='test', data:str|Path|None=None)->Path:
@@ -179,14 +182,18 @@ def _hub_item(name:str, r:dict, i:int)->dict:
         return math_item(name, r, i)
     if BENCHMARKS[name].kind == 'math':
         q = r.get('Body', '') + ' ' + r.get('Question', r.get('question', r.get('input', '')))
-        return dict(id=f'{name}-{i}', question=q.strip(), answer=norm_number(r.get('Answer', r.get('final_ans', r.get('output_answer')))))
+        return dict(id=f'{name}-{i}', question=q.strip(),
+                    answer=norm_number(r.get('Answer', r.get('final_ans', r.get('output_answer')))))
     if name == 'boolq':
         q = r['question'] + '?'
-        return dict(id=f'{name}-{i}', question=q, choices=['no', 'yes'], contexts=[f'Question: {q}\nAnswer:'] * 2, continuations=[' no', ' yes'], label=int(r['answer']))
+        return dict(id=f'{name}-{i}', question=q, choices=['no', 'yes'], contexts=[f'Question: {q}\nAnswer:'] * 2,
+                    continuations=[' no', ' yes'], label=int(r['answer']))
     if name == 'winogrande':
         ch = [r['option1'], r['option2']]
         pre, post = r['sentence'].split('_', 1)
-        return dict(id=f'{name}-{i}', question=r['sentence'], choices=ch, contexts=[pre + c for c in ch], continuations=[' ' + post.strip()] * 2, label=int(r['answer']) - 1)
+        return dict(id=f'{name}-{i}', question=r['sentence'], choices=ch, contexts=[pre + c for c in ch],
+                    continuations=[' ' + post.strip()] * 2, label=int(r['answer']) - 1)
     q = r.get('question', r.get('question_stem'))
     ch = r['choices']['text']
-    return dict(id=f'{name}-{i}', question=q, choices=ch, contexts=[f'Question: {q}\nAnswer:'] * len(ch), continuations=[' ' + c for c in ch], label=r['choices']['label'].index(r['answerKey']))
+    return dict(id=f'{name}-{i}', question=q, choices=ch, contexts=[f'Question: {q}\nAnswer:'] * len(ch),
+                continuations=[' ' + c for c in ch], label=r['choices']['label'].index(r['answerKey']))

@@ -131,7 +131,8 @@ def fewshot_prefix(template:str, op:str, shots:list, sep:str='\n')->str:
 # %% ../nbs/03_data.ipynb #c1cbafbb
 def _foil(tokenizer, prompt:str, c:int)->str|None:
     "A neighbour of answer `c` that is one token after `prompt`"
-    return next((str(f) for f in (c + 1, c - 1) if f >= 0 and answer_token(tokenizer, prompt, str(f)) is not None), None)
+    return next((str(f) for f in (c + 1, c - 1) if f >= 0 and answer_token(tokenizer, prompt, str(f)) is not None),
+                None)
 
 def make_pair(tokenizer, op:str, template:str, a:int, b:int, cf:str='nulled', pool:list|None=None, rng=None,
               prefix:str='', style:str='', variant:str='single')->dict|str:
@@ -154,7 +155,8 @@ def make_pair(tokenizer, op:str, template:str, a:int, b:int, cf:str='nulled', po
         return 'length_mismatch'
     if ca is None or answer_token(tokenizer, corrupt, ca) is None:
         return 'multi_token_answer'
-    return dict(clean=clean, corrupt=corrupt, answer=str(c), corrupt_answer=ca, op=op, template=template, style=style, variant=variant)
+    return dict(clean=clean, corrupt=corrupt, answer=str(c), corrupt_answer=ca, op=op, template=template, style=style,
+                variant=variant)
 
 # %% ../nbs/03_data.ipynb #1f01d120
 def make_pairs(tokenizer, # tokenizer of the model (decides single-token answers and lengths)
@@ -226,14 +228,16 @@ class PairBatch:
     def to(self, device)->PairBatch:
         "This batch with its tensors on `device`"
         t = lambda x: x.to(device)
-        return PairBatch(t(self.clean), t(self.corrupt), t(self.mask), t(self.answer), t(self.corrupt_answer), self.records)
+        return PairBatch(t(self.clean), t(self.corrupt), t(self.mask), t(self.answer), t(self.corrupt_answer),
+                         self.records)
     def __getitem__(self, i)->PairBatch:
         "Rows `i` (a slice or index list) as a batch, left padding trimmed"
         i = i if isinstance(i, slice) else list(i)
         recs = self.records[i] if isinstance(i, slice) else [self.records[j] for j in i]
         m = self.mask[i]
         k = int((m.sum(0) == 0).sum())   # all-padding columns on the left
-        return PairBatch(self.clean[i][:, k:], self.corrupt[i][:, k:], m[:, k:], self.answer[i], self.corrupt_answer[i], recs)
+        return PairBatch(self.clean[i][:, k:], self.corrupt[i][:, k:], m[:, k:], self.answer[i], self.corrupt_answer[i],
+                         recs)
 
 def _pad_id(tokenizer)->int:
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -290,7 +294,8 @@ def last_logits(model, # an nnsight model (`models.load_model` / `tiny_model`)
         with model.session(remote=default_remote(model, remote)):
             outs = nnsight.save([])
             for i in progress(starts, desc=desc):
-                with model.trace(input_ids=ids[i:i+batch_size], attention_mask=mask[i:i+batch_size], position_ids=positions(mask[i:i+batch_size]), logits_to_keep=1):
+                with model.trace(input_ids=ids[i:i+batch_size], attention_mask=mask[i:i+batch_size],
+                                 position_ids=positions(mask[i:i+batch_size]), logits_to_keep=1):
                     outs.append(model.output.logits[:, -1].detach().float().cpu())
     return torch.cat(list(outs))
 
@@ -309,7 +314,8 @@ def filter_correct(model, # an nnsight model
                    remote=None, # None: the model's default
                   )->tuple[list[dict], dict]:
     "Records whose clean prompt the model answers correctly (top-1), and counts of drops by reason"
-    tok, rep = model.tokenizer, dict(total=len(records), kept=0, wrong_answer=0, multi_token_answer=0, length_mismatch=0)
+    tok, rep = model.tokenizer, dict(total=len(records), kept=0, wrong_answer=0, multi_token_answer=0,
+                                     length_mismatch=0)
     ok = []
     for r in records:
         why = _invalid(tok, r)
@@ -396,28 +402,42 @@ def variant_pairs(tokenizer, # tokenizer of the model
     for _ in range(n * max_tries):
         if len(out) == n:
             break
-        t, clean, nulled, full = _variant_prompt(variant, rng, exprs)
-        corrupt, cfull = (nulled, None) if check_choice('cf', cf, COUNTERFACTUALS) == 'nulled' else _variant_prompt(variant, rng, exprs)[1::2]
-        r = _variant_record(tokenizer, variant, t, clean, corrupt, full, cfull)
+        template, clean, nulled, full = _variant_prompt(variant, rng, exprs)
+        if check_choice('cf', cf, COUNTERFACTUALS) == 'nulled':
+            corrupt, corrupt_full = nulled, None
+        else:
+            corrupt, corrupt_full = _variant_prompt(variant, rng, exprs)[1::2]   # a fresh draw: (clean, full)
+        r = _variant_record(tokenizer, variant, template, clean, corrupt, full, corrupt_full)
         if isinstance(r, str):
             report[r] = report.get(r, 0) + 1
         else:
             out.append(r)
     return out
 
-def _variant_record(tokenizer, variant, t, clean, corrupt, full, cfull)->dict|str:
+def _corrupt_next_token(tokenizer, clean, corrupt, answer, corrupt_full)->str|None:
+    "The counterfactual's next token: from its own full answer (resample), else a foil of the clean digit (nulled)"
+    if corrupt_full is not None:
+        return first_token(tokenizer, corrupt, corrupt_full)
+    if answer and answer.isdigit():
+        return _foil(tokenizer, clean, int(answer))
+    return None
+
+def _variant_record(tokenizer, variant, template, clean, corrupt, full, corrupt_full)->dict|str:
     "A record for one transfer prompt, or the reason it was dropped"
     if len(tok_ids(tokenizer, clean)) != len(tok_ids(tokenizer, corrupt)):
         return 'length_mismatch'
-    a = first_token(tokenizer, clean, full)
-    ca = first_token(tokenizer, corrupt, cfull) if cfull is not None else _foil(tokenizer, clean, int(a)) if a and a.isdigit() else None
-    if a is None or ca is None or answer_token(tokenizer, clean, a) is None or answer_token(tokenizer, corrupt, ca) is None:
+    answer = first_token(tokenizer, clean, full)
+    corrupt_answer = _corrupt_next_token(tokenizer, clean, corrupt, answer, corrupt_full)
+    if answer is None or corrupt_answer is None:
         return 'multi_token_answer'
-    if cfull is not None and a == ca:
+    if answer_token(tokenizer, clean, answer) is None or answer_token(tokenizer, corrupt, corrupt_answer) is None:
+        return 'multi_token_answer'
+    if corrupt_full is not None and answer == corrupt_answer:
         return 'same_answer'
     op = '+' if variant in ('multidigit', 'decimal', 'timespan') else '^' if variant == 'power' else 'expr'
-    return dict(clean=clean, corrupt=corrupt, answer=a, corrupt_answer=ca, op=op, template=t, style='equation' if variant != 'timespan' else 'statement',
-                variant=variant, full_answer=full)
+    style = 'statement' if variant == 'timespan' else 'equation'
+    return dict(clean=clean, corrupt=corrupt, answer=answer, corrupt_answer=corrupt_answer, op=op, template=template,
+                style=style, variant=variant, full_answer=full)
 
 # %% ../nbs/03_data.ipynb #6a159938
 def load_for_cli(name:str='smollm2-135m', # model name/path; 'tiny' or 'tiny-<arch>' gives `models.tiny_model(arch)`

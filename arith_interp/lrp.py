@@ -53,17 +53,19 @@ def _div_pre_hook(k, m, args):
 def _ratio_hook(m, args, out):
     return _Ratio.apply(args[0], out)
 
-def rms_rule(m)->list:
+def rms_rule(module)->list:
     "Identity rule on the RMSNorm normaliser"
-    return [m.register_forward_hook(_rms_hook)]
+    return [module.register_forward_hook(_rms_hook)]
 
-def mlp_rule(m)->list:
+def mlp_rule(module)->list:
     "Gated MLP `down(act(gate(x)) * up(x))`: identity rule on `act`, uniform split of the product"
-    return [m.act_fn.register_forward_hook(_ratio_hook), m.down_proj.register_forward_pre_hook(partial(_div_pre_hook, 2.))]
+    return [module.act_fn.register_forward_hook(_ratio_hook),
+            module.down_proj.register_forward_pre_hook(partial(_div_pre_hook, 2.))]
 
-def attn_rule(m)->list:
+def attn_rule(module)->list:
     "Softmax attention, LXT efficient mode: gradient / 4 at q and k, / 2 at v"
-    return [getattr(m, p).register_forward_hook(partial(_div_hook, k)) for p, k in (('q_proj', 4.), ('k_proj', 4.), ('v_proj', 2.))]
+    divisors = (('q_proj', 4.), ('k_proj', 4.), ('v_proj', 2.))
+    return [getattr(module, name).register_forward_hook(partial(_div_hook, k)) for name, k in divisors]
 
 RULES = {f'{a}{kind}': rule for a in ('Llama', 'Mistral', 'Qwen2')
          for kind, rule in (('RMSNorm', rms_rule), ('MLP', mlp_rule), ('Attention', attn_rule))}
@@ -119,7 +121,8 @@ class Relevance:
     mlps: torch.Tensor    # MLP output, per position and layer
     resid: torch.Tensor   # residual stream summed over positions: block inputs 0..L-1, then the final norm's input
 
-def explained(logits:torch.Tensor, answer:torch.Tensor, wrong:torch.Tensor|None=None, metric:str='logit_diff')->torch.Tensor:
+def explained(logits:torch.Tensor, answer:torch.Tensor, wrong:torch.Tensor|None=None,
+              metric:str='logit_diff')->torch.Tensor:
     "Per-pair explained value from last-position `logits [B,V]`: answer logit, or answer minus `wrong` logit"
     t = logits.gather(-1, answer[:, None])[:, 0]
     if check_choice('metric', metric, METRICS) == 'logit':
@@ -164,7 +167,8 @@ def relevance(model, # nnsight model or bare HF module (run locally)
         st, hs = _capture(hf, s)
         try:
             e = embed_site(hf)(ids).detach().requires_grad_(True)
-            t = explained(hf(inputs_embeds=e, **_fwd_kw(mask), logits_to_keep=1).logits[:, -1].float(), answer, wrong, metric)
+            t = explained(hf(inputs_embeds=e, **_fwd_kw(mask), logits_to_keep=1).logits[:, -1].float(), answer, wrong,
+                          metric)
             g = torch.autograd.grad(t.sum(), [e, *st['z'], *st['m'], *st['x']])
         finally:
             for h in hs:
@@ -187,12 +191,12 @@ def batched_relevance(model, # nnsight model or bare HF module (run locally)
     return Relevance(*[torch.cat([getattr(r, f) for r in rs]) for f in Relevance.__dataclass_fields__])
 
 # %% ../nbs/08_lrp.ipynb #27a0eb4f
-def conservation(r:Relevance)->pd.DataFrame:
+def conservation(relevance:Relevance)->pd.DataFrame:
     "Total relevance (mean over pairs) at the embeddings, every block input and the final residual, with its ratio to the target"
-    L = r.resid.shape[1] - 1
+    L = relevance.resid.shape[1] - 1
     sites = ['embed'] + [f'block{l}.in' for l in range(L)] + ['final']
-    vals = torch.cat([r.tokens.sum(1, keepdim=True), r.resid], 1).mean(0)
-    tgt = r.target.mean().item()
+    vals = torch.cat([relevance.tokens.sum(1, keepdim=True), relevance.resid], 1).mean(0)
+    tgt = relevance.target.mean().item()
     return pd.DataFrame(dict(site=sites, layer=[-1, *range(L), L], relevance=vals.tolist(),
                              target=tgt, ratio=(vals / tgt).tolist()))
 
@@ -203,16 +207,16 @@ def _check_local(model, remote):
         raise ValueError("LRP runs only on a local model: its rules are hooks on this process's modules, which NDIF "
                          "(remote=True) and its offline simulation (remote='local') cannot carry; pass remote=False")
 
-def component_table(r:Relevance, s:Spec, metric:str='logit_diff', position:str='last', model:str|None=None,
+def component_table(relevance:Relevance, sizes:Spec, metric:str='logit_diff', position:str='last', model:str|None=None,
                     seed:int=0, method:str='lrp')->pd.DataFrame:
     "Ranking-schema table of minus the mean relevance per head and MLP (negative = supports the answer, as in patching)"
     pick = (lambda x: x[:, -1]) if check_choice('position', position, ('last', 'all')) == 'last' else (lambda x: x.sum(1))
-    h, m = pick(r.heads).mean(0), pick(r.mlps).mean(0)                          # [L, H], [L]
-    cs = components(s)
+    h, m = pick(relevance.heads).mean(0), pick(relevance.mlps).mean(0)                          # [L, H], [L]
+    cs = components(sizes)
     return pd.DataFrame(dict(component=[c.name for c in cs], layer=[c.layer for c in cs],
         head=[float('nan') if c.head is None else float(c.head) for c in cs], kind=[c.kind for c in cs], method=method, metric=metric,
         score=[-float(m[c.layer] if c.head is None else h[c.layer, c.head]) for c in cs],
-        n_pairs=len(r.target), model=model, seed=seed))
+        n_pairs=len(relevance.target), model=model, seed=seed))
 
 def lrp_scores(model, # nnsight model (local)
                batch, # a PairBatch: clean, mask, answer, corrupt_answer

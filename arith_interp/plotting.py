@@ -43,7 +43,8 @@ def savefig(fig, stem:str, dpi:int=300)->Path:
     "Save `fig` as <paper>/figures/<stem>.pdf and .png, without timestamps; returns the PNG path"
     figs = paper_dir()/'figures'
     figs.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figs/f'{stem}.pdf', bbox_inches='tight', metadata={'CreationDate': None, 'ModDate': None, 'Producer': None, 'Creator': None})
+    fig.savefig(figs/f'{stem}.pdf', bbox_inches='tight',
+                metadata={'CreationDate': None, 'ModDate': None, 'Producer': None, 'Creator': None})
     fig.savefig(figs/f'{stem}.png', bbox_inches='tight', dpi=dpi, metadata={'Software': None})
     return figs/f'{stem}.png'
 
@@ -88,7 +89,8 @@ def plot_attention_roles(df:pd.DataFrame, title:str='Attention of key heads at t
     ax.tick_params(axis='x', rotation=60)
     return fig
 
-def plot_overlap_matrix(df:pd.DataFrame, a:str='a', b:str='b', value:str='shared', title:str='Shared top-k heads between operations'):
+def plot_overlap_matrix(df:pd.DataFrame, a:str='a', b:str='b', value:str='shared',
+                        title:str='Shared top-k heads between operations'):
     "Symmetric heatmap of a pairwise overlap table (one row per unordered pair, as `ranking.op_overlap` writes it)"
     d = df[[a, b, value]]
     m = pd.concat([d, d.rename(columns={a: b, b: a})]).pivot_table(index=a, columns=b, values=value, aggfunc='first')
@@ -135,7 +137,8 @@ def plot_transfer(drops:pd.DataFrame):
     x = np.arange(len(d))
     fig, ax = plt.subplots(figsize=(0.7*len(d) + 2, 3))
     ax.bar(x - .2, 100*d.key_rel_drop, .4, color=PALETTE['top'], label='key heads')
-    ax.bar(x + .2, 100*d.random_rel_drop, .4, yerr=100*d.random_rel_drop_sd, color=PALETTE['random'], label='random heads (mean ± sd)')
+    ax.bar(x + .2, 100*d.random_rel_drop, .4, yerr=100*d.random_rel_drop_sd, color=PALETTE['random'],
+           label='random heads (mean ± sd)')
     ax.axhline(0, color='k', lw=.6)
     ax.set_xticks(x, [f'{s}\n(n={n})' for s, n in zip(d.set, d.n)], rotation=60, fontsize=7)
     ax.set(ylabel='accuracy change (%, relative)')
@@ -175,7 +178,8 @@ def plot_knockout(df:pd.DataFrame):
         c, t, r = (g[g.condition == x] for x in ('clean', 'top', 'random'))
         k = int(t.k.iloc[0])
         for x, row, col in [(0, c.iloc[0], PALETTE['paper']), (1, t.iloc[0], PALETTE['top'])]:
-            ax.bar(x, 100*row.accuracy, color=col, yerr=[[100*(row.accuracy - row.lo)], [100*(row.hi - row.accuracy)]], capsize=3)
+            ax.bar(x, 100*row.accuracy, color=col, yerr=[[100*(row.accuracy - row.lo)], [100*(row.hi - row.accuracy)]],
+                   capsize=3)
         ax.bar(2, 100*r.accuracy.mean(), color=PALETTE['random'])
         ax.scatter(np.full(len(r), 2), 100*r.accuracy, color='k', s=8, zorder=3)
         ax.set_xticks([0, 1, 2], ['clean', f'top-{k}', f'random-{k}'])
@@ -188,7 +192,8 @@ def plot_benchmarks(df:pd.DataFrame):
     d = df[~df.measure.str.startswith('max_abs') & (df.measure != 'cached_load_s')].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(5.5, 0.32*len(d) + 1))
     y = np.arange(len(d))
-    ax.barh(y, d.value, color=[PALETTE['top'] if b == 'locate' else PALETTE['mlp'] if b == 'sft' else PALETTE['random'] for b in d.benchmark])
+    ax.barh(y, d.value,
+            color=[PALETTE['top'] if b == 'locate' else PALETTE['mlp'] if b == 'sft' else PALETTE['random'] for b in d.benchmark])
     ax.scatter(d.target, y, marker='|', s=200, color='k', zorder=3, label='target')
     for i, v in enumerate(d.value):
         ax.text(v, i, f' {v:.1f}x', va='center', fontsize=7)
@@ -204,7 +209,8 @@ def plot_table(df:pd.DataFrame, title:str='', fmt:str='{:.3g}'):
     cells = [[('–' if pd.isna(v) else fmt.format(v)) if isinstance(v, (int, float, np.number)) else str(v) for v in row] for row in df.itertuples(index=False)]
     fig, ax = plt.subplots(figsize=(1.25*len(df.columns) + .5, .3*len(df) + .8))
     ax.axis('off')
-    t = ax.table(cellText=cells, colLabels=[str(c).replace('_', '\n') for c in df.columns], loc='center', cellLoc='center')
+    t = ax.table(cellText=cells, colLabels=[str(c).replace('_', '\n') for c in df.columns], loc='center',
+                 cellLoc='center')
     t.auto_set_font_size(False)
     t.set_fontsize(7)
     t.scale(1, 1.5)
@@ -218,7 +224,8 @@ def plot_ablation(df:pd.DataFrame, x:str='k_heads', metric:str='accuracy', by:st
     d = df[df.metric == metric].sort_values(x)
     fig, ax = plt.subplots(figsize=(4.6, 3))
     for name, g in d.groupby(by):
-        ax.errorbar(g[x], g.value, yerr=[g.value - g.lo, g.hi - g.value] if {'lo', 'hi'} <= set(g) else None, marker='o', ms=3, capsize=2, label=name)
+        ax.errorbar(g[x], g.value, yerr=[g.value - g.lo, g.hi - g.value] if {'lo', 'hi'} <= set(g) else None,
+                    marker='o', ms=3, capsize=2, label=name)
     ax.set(xlabel=x.replace('_', ' '), ylabel=metric)
     ax.legend(fontsize=6, ncol=2)
     return fig

@@ -17,7 +17,9 @@ __all__ = ['VERDICTS', 'CLAIMS', 'Claim', 'fmt_acc', 'evaluate_claim', 'render_r
            'check_faithfulness', 'write_report']
 
 # %% ../nbs/13_report.ipynb #61eb57ef
-VERDICTS = ('reproduced', 'partly', 'not on this model', 'holds', 'does not hold', 'not run')   # the middle two: claims beyond the paper
+VERDICTS = ('reproduced', 'partly', 'not on this model',
+            'holds', 'does not hold',   # these two: claims beyond the paper
+            'not run')
 
 @dataclass(frozen=True)
 class Claim:
@@ -28,22 +30,23 @@ class Claim:
     check: object       # check(data: Path) -> (ours: str, verdict: str)
     figure: str = ''    # stem of the figure that shows it
 
-def fmt_acc(v:float, lo:float|None=None, hi:float|None=None, n:int|None=None)->str:
+def fmt_acc(accuracy:float, lo:float|None=None, hi:float|None=None, n:int|None=None)->str:
     "An accuracy as '71.2% [65.0, 76.6] (n=200)'"
-    s = f'{100*v:.1f}%'
+    s = f'{100*accuracy:.1f}%'
     if lo is not None and hi is not None and not (np.isnan(lo) or np.isnan(hi)):
         s += f' [{100*lo:.1f}, {100*hi:.1f}]'
     return s + (f' (n={int(n)})' if n is not None else '')
 
-def evaluate_claim(c:Claim, data:Path)->dict:
+def evaluate_claim(claim:Claim, data:Path)->dict:
     "The claim's row of the report, 'not run' if a table it needs is missing"
     try:
-        ours, verdict = c.check(Path(data))
+        ours, verdict = claim.check(Path(data))
     except FileNotFoundError as e:
         ours, verdict = f'missing: {Path(e.filename or str(e)).name}', 'not run'
     except (KeyError, AttributeError, IndexError) as e:
         ours, verdict = f'table from an older run lacks {e}: re-run its stage', 'not run'
-    return {'topic': c.topic, 'claim': c.claim, 'paper': c.paper, 'ours': ours, 'verdict': check_choice('verdict', verdict, VERDICTS)}
+    return {'topic': claim.topic, 'claim': claim.claim, 'paper': claim.paper, 'ours': ours,
+            'verdict': check_choice('verdict', verdict, VERDICTS)}
 
 # %% ../nbs/13_report.ipynb #bd3b8d40
 def _md_table(rows:list[dict])->str:
@@ -74,26 +77,26 @@ def _paths(d:Path)->pd.DataFrame:
 def _nl(d:Path)->int:
     return int(_paths(d).layer.max()) + 1
 
-def check_sparsity(d):
+def check_sparsity(data):
     "reproduced if some heads pass the -5% rule and they are < 5% of heads; partly if none pass but knockout of the top heads matters"
-    t = _paths(d)
+    t = _paths(data)
     h = t[t.kind == 'head']
     frac = (h.score < -0.05).mean()
     best = h.nsmallest(1, 'score').iloc[0]
     ours = f"{100*frac:.1f}% of {len(h)} heads pass -5%; strongest head {best.component}: {100*best.score:+.1f}% (n={int(best.n_pairs)} pairs)"
     return ours, 'reproduced' if 0 < frac < 0.05 else 'partly' if frac == 0 else 'not on this model'
 
-def check_depth(d):
+def check_depth(data):
     "reproduced if the top-10 heads' median relative depth lies in the paper's band (layers 12-17 of 32: 0.38-0.53, +-0.1)"
-    t = _paths(d)
+    t = _paths(data)
     top = t[t.kind == 'head'].nsmallest(10, 'score')
-    rel = (top.layer + .5) / _nl(d)
-    ours = f"top-10 heads in layers {int(top.layer.min())}-{int(top.layer.max())} of {_nl(d)} (median depth {rel.median():.2f})"
+    rel = (top.layer + .5) / _nl(data)
+    ours = f"top-10 heads in layers {int(top.layer.min())}-{int(top.layer.max())} of {_nl(data)} (median depth {rel.median():.2f})"
     return ours, 'reproduced' if .28 <= rel.median() <= .63 else 'not on this model'
 
-def check_knockout(d):
+def check_knockout(data):
     "reproduced if top-k mean ablation removes >= half of the accuracy and its interval lies below every random draw; partly if below the random mean only"
-    t = _t(d, 'locate_knockout.csv')
+    t = _t(data, 'locate_knockout.csv')
     t = t[t.ablation == 'mean']
     clean, top, rnd = (t[t.condition == c] for c in ('clean', 'top', 'random'))
     top = top.iloc[0]
@@ -102,35 +105,35 @@ def check_knockout(d):
     drop = (c - top.accuracy) / c
     return ours, 'reproduced' if drop >= .5 and top.hi < rnd.accuracy.min() else 'partly' if top.hi < rnd.accuracy.mean() else 'not on this model'
 
-def check_mlps(d):
+def check_mlps(data):
     "reproduced if the strongest MLP direct effect in the first half is < 1/3 of the strongest in the second half"
-    t = _paths(d)
+    t = _paths(data)
     m = t[t.kind == 'mlp']
-    half = _nl(d) // 2
+    half = _nl(data) // 2
     early, late = m[m.layer < half].score.abs().max(), m[m.layer >= half].score.abs().max()
-    ours = f"max |effect| MLPs 0-{half-1}: {100*early:.1f}%; MLPs {half}-{_nl(d)-1}: {100*late:.1f}%"
+    ours = f"max |effect| MLPs 0-{half-1}: {100*early:.1f}%; MLPs {half}-{_nl(data)-1}: {100*late:.1f}%"
     return ours, 'reproduced' if early < late / 3 else 'not on this model'
 
 # %% ../nbs/13_report.ipynb #9592e2f8
-def check_attention(d):
+def check_attention(data):
     "reproduced if the key heads include both operand- and operator-attending heads; partly if only one kind"
-    t = _t(d, 'key_head_roles.csv')
+    t = _t(data, 'key_head_roles.csv')
     kinds = t.label.value_counts()
     ours = ', '.join(f"{r.component}: {r.label} ({100*max(r.operand, r.operator):.0f}%)" for r in t.sort_values('rank').head(4).itertuples()) + \
            f"; {kinds.get('operand', 0)} operand / {kinds.get('operator', 0)} operator heads of {len(t)}"
     return ours, 'reproduced' if kinds.get('operand', 0) and kinds.get('operator', 0) else 'partly' if kinds.get('operand', 0) or kinds.get('operator', 0) else 'not on this model'
 
-def check_cosines(d):
+def check_cosines(data):
     "reproduced if start < inflection < end and the inflection lies in the second half (later MLPs write the answer)"
-    t = _t(d, 'mlp_curve_points.csv')
+    t = _t(data, 'mlp_curve_points.csv')
     p = t[t.centered == True].iloc[0] if 'centered' in t else t.iloc[0]
-    n = int(_t(d, 'mlp_cosines.csv').layer.max()) + 1
+    n = int(_t(data, 'mlp_cosines.csv').layer.max()) + 1
     ours = f"{int(p.start)}-{int(p.inflection)}-{int(p.end)} of {n} layers (relative {p.start/n:.2f}-{p.inflection/n:.2f}-{p.end/n:.2f}; paper 0.41-0.56-0.88)"
     return ours, 'reproduced' if p.start < p.inflection < p.end and p.inflection >= n / 2 else 'partly' if p.start <= p.inflection <= p.end else 'not on this model'
 
-def check_lens(d):
+def check_lens(data):
     "reproduced if, in a case the model answers, the answer first reaches rank 1 in the last third of the layers, after the operands peak"
-    t = _t(d, 'logit_lens_track.csv')
+    t = _t(data, 'logit_lens_track.csv')
     n = int(t.layer.max()) + 1
     rows = []
     for case, g in t.groupby('case'):
@@ -143,9 +146,9 @@ def check_lens(d):
     case, first = rows[0]
     return f"'{case}': answer first top-1 at layer {first} of {n} ({first/n:.2f}; paper 22/32 = 0.69)", 'reproduced' if first >= 2 * n / 3 else 'partly'
 
-def check_op_overlap(d):
+def check_op_overlap(data):
     "reproduced if + and - share the most top-10 heads of any pair of operations"
-    t = _t(d, 'locate_op_overlap.csv')
+    t = _t(data, 'locate_op_overlap.csv')
     t = t[(t.a != t.b)] if 'a' in t else t
     pm = t[((t.a == '+') & (t.b == '-')) | ((t.a == '-') & (t.b == '+'))].shared.max()
     return f"+/- share {pm} of top-10; pairs: " + ', '.join(f"{r.a}{r.b} {r.shared}" for r in t.itertuples()), 'reproduced' if pm >= t.shared.max() else 'not on this model'
@@ -154,35 +157,35 @@ def check_op_overlap(d):
 _GENERAL = ('arc-easy', 'arc-challenge', 'boolq', 'openbookqa', 'winogrande')
 _VARIANTS = ('multidigit', 'decimal', 'timespan', 'power', 'gsm8k-calc')
 
-def check_transfer(d):
+def check_transfer(data):
     "reproduced if knocking out the key heads lowers accuracy by >= 30% (relative) on average over the variant sets and more than random heads"
-    t = _t(d, 'transfer_drops.csv')
+    t = _t(data, 'transfer_drops.csv')
     v = t[t.set.isin(_VARIANTS)]
     ours = f"mean change over {len(v)} variant sets: key {100*v.key_rel_drop.mean():+.0f}% vs random {100*v.random_rel_drop.mean():+.0f}% (n={int(v.n.min())}-{int(v.n.max())} each)"
     return ours, 'reproduced' if v.key_rel_drop.mean() <= -.3 and v.key_rel_drop.mean() < v.random_rel_drop.mean() else 'partly' if v.key_rel_drop.mean() < v.random_rel_drop.mean() - .05 else 'not on this model'
 
-def check_control(d):
+def check_control(data):
     "reproduced if the general-ability sets change by less than 10% (relative) on average under the key-head knockout"
-    t = _t(d, 'transfer_drops.csv')
+    t = _t(data, 'transfer_drops.csv')
     g = t[t.set.isin(_GENERAL)]
     return f"mean change over {len(g)} general sets: {100*g.key_rel_drop.mean():+.0f}% (n={int(g.n.min())}-{int(g.n.max())} each)", 'reproduced' if abs(g.key_rel_drop.mean()) < .1 else 'not on this model'
 
-def check_gsm8k_overlap(d):
+def check_gsm8k_overlap(data):
     "reproduced if >= 5 of the top-10 heads found on GSM8K prompts are arithmetic key heads; partly if >= 2"
-    t = _t(d, 'gsm8k_overlap.csv')
+    t = _t(data, 'gsm8k_overlap.csv')
     r = t[t.k == 10].iloc[0]
     return f"{int(r.shared)} of top-10 shared (n={int(r.n_gsm8k)} GSM8K prompts)", 'reproduced' if r.shared >= 5 else 'partly' if r.shared >= 2 else 'not on this model'
 
-def check_speed(d):
+def check_speed(data):
     "reproduced if Precise SFT's step is >= 3x faster than full SFT at the same batch (benchmarks/sft.json, tabulated in benchmarks.csv)"
-    t = _t(d, 'benchmarks.csv')
+    t = _t(data, 'benchmarks.csv')
     r = t[(t.benchmark == 'sft') & (t.measure == 'full_over_precise_step_time')].iloc[0]
     return f"full / precise step time {r.value:.2f}x", 'reproduced' if r.value >= 3 else 'partly' if r.value > 1 else 'not on this model'
 
-def check_sft(d):
+def check_sft(data):
     "reproduced if Precise SFT raises arithmetic accuracy at least as much as full SFT while general accuracy moves < 2 points; the stage's budget (steps) is stated"
-    t = _t(d, 'sft_side_by_side.csv').set_index('run')
-    meta = load_json(Path(d)/'sft_side_by_side.meta.json')
+    t = _t(data, 'sft_side_by_side.csv').set_index('run')
+    meta = load_json(Path(data)/'sft_side_by_side.meta.json')
     p, f = t.loc['precise'], t.loc['full']
     steps = meta.get('budget', {}).get('sft_steps')
     ours = (f"{steps} steps: precise arith {100*p.delta_arith_acc:+.1f} pts, general {100*p.delta_general_acc_mean:+.1f}; "
@@ -191,17 +194,17 @@ def check_sft(d):
     return ours, 'reproduced' if ok else 'not on this model'
 
 
-def check_lrp(d):
+def check_lrp(data):
     "holds if LRP and activation patching (same pairs) rank components alike: Spearman of |score| >= 0.5 and top-10 Jaccard >= 0.3; partly if Spearman >= 0.3"
-    t = _t(d, 'lrp_agreement.csv')
+    t = _t(data, 'lrp_agreement.csv')
     t = t[(t.method_a == 'lrp') & (t.method_b == 'act') & (t.subset == 'all')]
     rho, jac = t[t.stat == 'spearman_abs'].value.iloc[0], t[(t.stat == 'jaccard') & (t.k == 10)].value.iloc[0]
-    n = load_json(Path(d)/'lrp_agreement.meta.json').get('n_pairs')
+    n = load_json(Path(data)/'lrp_agreement.meta.json').get('n_pairs')
     return f"Spearman |score| {rho:.2f}, top-10 Jaccard {jac:.2f} ({int(t.n.iloc[0])} components, n={n} pairs)", 'holds' if rho >= .5 and jac >= .3 else 'partly' if rho >= .3 else 'does not hold'
 
-def check_faithfulness(d):
+def check_faithfulness(data):
     "holds if the top 5% of components of some ranking (path or activation patching) recover >= 80% of the model's logit difference (MIB faithfulness f); partly if >= 50%"
-    t = _t(d, 'locate_faithfulness.csv')
+    t = _t(data, 'locate_faithfulness.csv')
     parts, best = [], 0.
     for m, g in t.groupby('ranking', sort=False):
         g = g.sort_values('k_percent')
@@ -212,21 +215,33 @@ def check_faithfulness(d):
 
 # %% ../nbs/13_report.ipynb #8554134b
 CLAIMS = [
-    Claim('locate', 'few heads carry arithmetic (<5%, key = worse than -5%)', '<5% of heads; a12.h22: -14%', check_sparsity, 'fig_head_heatmap'),
+    Claim('locate', 'few heads carry arithmetic (<5%, key = worse than -5%)', '<5% of heads; a12.h22: -14%',
+          check_sparsity, 'fig_head_heatmap'),
     Claim('locate', 'key heads sit in the middle layers', 'layers 12-17 of 32', check_depth, 'fig_head_heatmap'),
-    Claim('locate', 'top-10 knockout breaks arithmetic; random-10 does not', '100% -> 30.2% vs 98.0%', check_knockout, 'fig_knockout'),
-    Claim('locate', 'early MLPs have no direct effect; late MLPs do', 'MLPs 0-16 ~0; >=17 about ±10%', check_mlps, 'fig_mlp_bars'),
-    Claim('explain', 'key heads attend to operands or operators', 'operand: a13.h11, a12.h22, a15.h15; operator: a14.h2, a11.h8', check_attention, 'fig_attention'),
-    Claim('explain', 'later MLPs turn operands into the answer (start-inflection-end)', '13-18-28', check_cosines, 'fig_mlp_cosine'),
-    Claim('explain', 'logit lens: operands first, the answer late (coarse to fine)', "'4+3=': answer from layer 22", check_lens, 'fig_logit_lens'),
-    Claim('explain', '+ and - share key heads (x and / need more)', '+/- nearly identical', check_op_overlap, 'fig_op_overlap'),
-    Claim('transfer', 'key heads matter beyond the templates', 'SVAMP -66%, exponentiation -62 to -66%', check_transfer, 'fig_transfer'),
-    Claim('transfer', 'key heads do not matter for non-math tasks', 'MMLU-Humanities 42.9 -> 42.6', check_control, 'fig_transfer'),
+    Claim('locate', 'top-10 knockout breaks arithmetic; random-10 does not', '100% -> 30.2% vs 98.0%', check_knockout,
+          'fig_knockout'),
+    Claim('locate', 'early MLPs have no direct effect; late MLPs do', 'MLPs 0-16 ~0; >=17 about ±10%', check_mlps,
+          'fig_mlp_bars'),
+    Claim('explain', 'key heads attend to operands or operators',
+          'operand: a13.h11, a12.h22, a15.h15; operator: a14.h2, a11.h8', check_attention, 'fig_attention'),
+    Claim('explain', 'later MLPs turn operands into the answer (start-inflection-end)', '13-18-28', check_cosines,
+          'fig_mlp_cosine'),
+    Claim('explain', 'logit lens: operands first, the answer late (coarse to fine)', "'4+3=': answer from layer 22",
+          check_lens, 'fig_logit_lens'),
+    Claim('explain', '+ and - share key heads (x and / need more)', '+/- nearly identical', check_op_overlap,
+          'fig_op_overlap'),
+    Claim('transfer', 'key heads matter beyond the templates', 'SVAMP -66%, exponentiation -62 to -66%', check_transfer,
+          'fig_transfer'),
+    Claim('transfer', 'key heads do not matter for non-math tasks', 'MMLU-Humanities 42.9 -> 42.6', check_control,
+          'fig_transfer'),
     Claim('transfer', 'heads found on GSM8K overlap the arithmetic ones', '6 of top-10', check_gsm8k_overlap),
-    Claim('improve', 'Precise SFT improves math more than full SFT and keeps general ability', 'GSM8K +12.8 vs full +10.0; MMLU +0.4 vs -5.5', check_sft, 'fig_sft_table'),
+    Claim('improve', 'Precise SFT improves math more than full SFT and keeps general ability',
+          'GSM8K +12.8 vs full +10.0; MMLU +0.4 vs -5.5', check_sft, 'fig_sft_table'),
     Claim('improve', 'Precise SFT trains faster than full SFT', '3.3x', check_speed, 'fig_benchmarks'),
-    Claim('beyond', 'LRP (AttnLRP) finds the components patching finds', 'not in the paper', check_lrp, 'fig_lrp_agreement'),
-    Claim('beyond', 'the top 5% of components form a faithful circuit (MIB faithfulness)', 'not in the paper', check_faithfulness, 'fig_faithfulness'),
+    Claim('beyond', 'LRP (AttnLRP) finds the components patching finds', 'not in the paper', check_lrp,
+          'fig_lrp_agreement'),
+    Claim('beyond', 'the top 5% of components form a faithful circuit (MIB faithfulness)', 'not in the paper',
+          check_faithfulness, 'fig_faithfulness'),
 ]
 
 def write_report(run)->list[Path]:

@@ -94,25 +94,25 @@ def spec(model)->Spec:
                 getattr(c, 'head_dim', None) or c.hidden_size // h, c.hidden_size, c.vocab_size)
 
 # %% ../nbs/02_sites.ipynb #a67f0dc8
-def check_component(c:Component, s:Spec)->Component:
-    "`c` if it exists in a model of sizes `s`, else an error naming the valid range"
-    if not 0 <= c.layer < s.n_layers:
-        raise ValueError(f"component {c}: layer {c.layer} is outside the model; layers are 0..{s.n_layers-1}")
-    if c.head is not None and not 0 <= c.head < s.n_heads:
-        raise ValueError(f"component {c}: head {c.head} is outside the model; heads are 0..{s.n_heads-1}")
-    return c
+def check_component(component:Component, sizes:Spec)->Component:
+    "`component` if it exists in a model of sizes `sizes`, else an error naming the valid range"
+    if not 0 <= component.layer < sizes.n_layers:
+        raise ValueError(f"component {component}: layer {component.layer} is outside the model; layers are 0..{sizes.n_layers-1}")
+    if component.head is not None and not 0 <= component.head < sizes.n_heads:
+        raise ValueError(f"component {component}: head {component.head} is outside the model; heads are 0..{sizes.n_heads-1}")
+    return component
 
-def components(s:Spec, kinds=('head', 'mlp'))->list[Component]:
-    "Every head and/or MLP of a model of sizes `s`, in forward order"
-    return sorted([Component(l, h) for l in range(s.n_layers) for h in range(s.n_heads) if 'head' in kinds] +
-                  [Component(l) for l in range(s.n_layers) if 'mlp' in kinds])
+def components(sizes:Spec, kinds=('head', 'mlp'))->list[Component]:
+    "Every head and/or MLP of a model of sizes `sizes`, in forward order"
+    return sorted([Component(l, h) for l in range(sizes.n_layers) for h in range(sizes.n_heads) if 'head' in kinds] +
+                  [Component(l) for l in range(sizes.n_layers) if 'mlp' in kinds])
 
-def parse_components(names, s:Spec|None=None)->list[Component]:
-    "Components from 'a1.h2,m3' or a list of names/Components, checked against `s` if given"
+def parse_components(names, sizes:Spec|None=None)->list[Component]:
+    "Components from 'a1.h2,m3' or a list of names/Components, checked against `sizes` if given"
     if isinstance(names, str):
         names = [n for n in names.split(',') if n.strip()]
     cs = [n if isinstance(n, Component) else Component.parse(n) for n in names]
-    return [check_component(c, s) for c in cs] if s else cs
+    return [check_component(c, sizes) for c in cs] if sizes else cs
 
 # %% ../nbs/02_sites.ipynb #5708b443
 def module(model, path:str):
@@ -144,13 +144,13 @@ def hidden(x)->torch.Tensor:
     return x[0] if isinstance(x, tuple) else x
 
 # %% ../nbs/02_sites.ipynb #ea14ee58
-def split_heads(z:torch.Tensor, s:Spec)->torch.Tensor:
+def split_heads(z:torch.Tensor, sizes:Spec)->torch.Tensor:
     "View `[..., H*d_head]` as `[..., H, d_head]`"
-    return z.view(*z.shape[:-1], s.n_heads, s.d_head)
+    return z.view(*z.shape[:-1], sizes.n_heads, sizes.d_head)
 
-def head_slice(s:Spec, head:int)->slice:
+def head_slice(sizes:Spec, head:int)->slice:
     "Columns of the `o_proj` input (rows of `q_proj`) that belong to query head `head`"
-    return slice(head*s.d_head, (head+1)*s.d_head)
+    return slice(head*sizes.d_head, (head+1)*sizes.d_head)
 
 def head_writes(model, layer:int, z:torch.Tensor)->torch.Tensor:
     "Residual-stream write of each head: `z [..., H*d_head]` -> `[..., H, d_model]` (bias excluded)"
@@ -158,20 +158,21 @@ def head_writes(model, layer:int, z:torch.Tensor)->torch.Tensor:
     return torch.einsum('...hd,mhd->...hm', split_heads(z, s), W.view(s.d_model, s.n_heads, s.d_head))
 
 # %% ../nbs/02_sites.ipynb #b88c771d
-def param_slices(model, c:Component, kv:str='shared')->list[tuple[str, int|None, slice]]:
-    "`(parameter name, dim, slice)` triples of component `c`; dim None means the whole tensor"
+def param_slices(model, component:Component, kv:str='shared')->list[tuple[str, int|None, slice]]:
+    "`(parameter name, dim, slice)` triples of component `component`; dim None means the whole tensor"
     check_choice('kv', kv, ['shared', 'none'])
     a, s = arch(model), spec(model)
-    check_component(c, s)
-    pre = f'{a.layers}.{c.layer}.'
-    if c.head is None:
+    check_component(component, s)
+    pre = f'{a.layers}.{component.layer}.'
+    if component.head is None:
         return [(f'{pre}{p}.weight', None, slice(None)) for p in a.mlp_params]
-    q, g = head_slice(s, c.head), head_slice(s, s.kv_group(c.head))
+    q, g = head_slice(s, component.head), head_slice(s, s.kv_group(component.head))
     out = [(f'{pre}{a.q}.weight', 0, q), (f'{pre}{a.o}.weight', 1, q)]
     if kv == 'shared':
         out += [(f'{pre}{a.k}.weight', 0, g), (f'{pre}{a.v}.weight', 0, g)]
     names = dict(hf_module(model).named_parameters())
-    return out + [(n.replace('.weight', '.bias'), 0, sl) for n, d, sl in out if d == 0 and n.replace('.weight', '.bias') in names]
+    return out + [(n.replace('.weight', '.bias'), 0, sl) for n, d, sl in out if d == 0 and n.replace('.weight',
+                                                                                                     '.bias') in names]
 
 # %% ../nbs/02_sites.ipynb #8d6afb63
 def to_logits(model, resid:torch.Tensor)->torch.Tensor:
