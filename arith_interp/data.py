@@ -294,8 +294,9 @@ def last_logits(model, # an nnsight model (`models.load_model` / `tiny_model`)
         with model.session(remote=default_remote(model, remote)):
             outs = nnsight.save([])
             for i in progress(starts, desc=desc):
-                with model.trace(input_ids=ids[i:i+batch_size], attention_mask=mask[i:i+batch_size],
-                                 position_ids=positions(mask[i:i+batch_size]), logits_to_keep=1):
+                rows = slice(i, i + batch_size)
+                inputs = dict(input_ids=ids[rows], attention_mask=mask[rows], position_ids=positions(mask[rows]))
+                with model.trace(**inputs, logits_to_keep=1):
                     outs.append(model.output.logits[:, -1].detach().float().cpu())
     return torch.cat(list(outs))
 
