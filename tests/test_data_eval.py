@@ -53,3 +53,35 @@ def test_extract_number_on_real_gsm8k():
 def test_wilson_edges():
     assert wilson(0, 0) != wilson(0, 0)                   # nan for n = 0
     lo, hi = wilson(10, 10); assert hi == pytest.approx(1.0) and 0.69 < lo < 0.73
+
+def test_bring_your_own_pairs_need_only_clean_corrupt_answer(tmp_path):
+    from arith_interp.data import write_jsonl, needed_fields
+    from arith_interp.models import tiny_model
+    from arith_interp.ranking import locate
+    tk = digit_tokenizer()
+    mine = [{k: r[k] for k in ('clean', 'corrupt', 'answer')} for r in make_pairs(tk, ops=['+'], n=6, seed=0)]
+    path = write_jsonl(mine, tmp_path/'mine.jsonl')
+    recs = read_jsonl(path)                                   # no op/template/style/variant/corrupt_answer
+    assert recs == mine
+    tab = locate(tiny_model(), encode_pairs(tk, recs), 'path', 'logit')
+    assert len(tab) and tab.score.notna().all()
+    with pytest.raises(ValueError, match=r"mine.jsonl:1: missing field\(s\) \['corrupt_answer'\]"):
+        read_jsonl(path, needs=needed_fields('logit_diff'))
+
+def test_empty_pairs_file_is_named(tmp_path):
+    empty = tmp_path/'empty.jsonl'
+    empty.write_text('')
+    with pytest.raises(ValueError, match=r'empty.jsonl: no records \(the file is empty\)'):
+        read_jsonl(empty)
+
+def test_written_files_get_the_umask_mode_not_0600(tmp_path):
+    from arith_interp.core import save_table, save_json
+    import pandas as pd
+    old = os.umask(0o022)
+    try:
+        paths = [save_json({'a': 1}, tmp_path/'a.json'), save_table(pd.DataFrame({'x': [1]}), tmp_path/'t.csv')]
+        assert cli_data(['--model', 'tiny', '--ops', '+', '--n', '3', '--out', str(tmp_path/'p.jsonl')]) == 0
+        paths += [tmp_path/'p.jsonl', tmp_path/'t.meta.json']
+    finally:
+        os.umask(old)
+    assert {oct(p.stat().st_mode & 0o777) for p in paths} == {'0o644'}
