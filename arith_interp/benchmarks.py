@@ -155,7 +155,9 @@ def load_benchmark(name:str, # a key of BENCHMARKS
             return _from_hub(name, split)[:limit]
         raise
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; point `data`/ARITH_INTERP_DATA at a folder with {BENCHMARKS[name].path.format(split=split)}, or pass hub=True")
+        expected = BENCHMARKS[name].path.format(split=split)
+        raise FileNotFoundError(f"{path} is missing; point `data`/ARITH_INTERP_DATA at a folder with {expected}, "
+                                "or pass hub=True")
     conv = math_item if BENCHMARKS[name].kind == 'math' else mc_item
     out = []
     for i, (line, r) in enumerate(read_records(path)[:limit]):
@@ -171,7 +173,8 @@ def _from_hub(name:str, split:str)->list[dict]:
     try:
         import datasets
     except ImportError:
-        raise ImportError("no local data and the hub fallback needs `pip install datasets`; or set ARITH_INTERP_DATA") from None
+        raise ImportError("no local data and the hub fallback needs `pip install datasets`; "
+                          "or set ARITH_INTERP_DATA") from None
     repo, _, cfg = BENCHMARKS[name].hub.partition(':')
     ds = datasets.load_dataset(repo, cfg or None, split=split)
     return [_hub_item(name, dict(r), i) for i, r in enumerate(ds)]

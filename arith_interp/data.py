@@ -49,13 +49,14 @@ _WORDS = {'+': dict(sym='+', verb='plus', noun='sum', past='added to', ask='add'
           '*': dict(sym='*', verb='times', noun='product', past='multiplied by', ask='multiply'),
           '/': dict(sym='/', verb='divided by', noun='quotient', past='divided by', ask='divide')}
 
-_EQUATION = ['{a}[[{sym}]]{b}=', '{a} [[{sym}]] {b} = ', '{a}[[{sym}]]{b} = ', '{a} [[{sym}]] {b}=',
-             'Calculate: {a}[[{sym}]]{b}=', 'Compute {a}[[{sym}]]{b}=', 'Solve: {a} [[{sym}]] {b} = ', 'Math: {a}[[{sym}]]{b}=',
-             '{a}[[{sym}]]{b} equals ', '{a} [[{sym}]] {b} equals ', 'Result: {a}[[{sym}]]{b}=', 'Answer: {a} [[{sym}]] {b} = ']
-_STATEMENT = ['{a} [[{verb}]] {b} is ', '{a} [[{verb}]] {b} equals ', '{a} [[{verb}]] {b} is equal to ', '{a} [[{past}]] {b} gives ',
-              'The [[{noun}]] of {a} and {b} is ', 'The [[{noun}]] of {a} and {b} equals ', 'The [[{noun}]] of {a} and {b} is equal to ',
-              'We know that {a} [[{verb}]] {b} is ', 'The result of {a} [[{verb}]] {b} is ', 'If you {a} [[{verb}]] {b}, you get ',
-              'Taking {a} [[{verb}]] {b} yields ', 'The value of {a} [[{verb}]] {b} is ']
+_EQUATION = ['{a}[[{sym}]]{b}=', '{a} [[{sym}]] {b} = ', '{a}[[{sym}]]{b} = ',
+             '{a} [[{sym}]] {b}=', 'Calculate: {a}[[{sym}]]{b}=', 'Compute {a}[[{sym}]]{b}=',
+             'Solve: {a} [[{sym}]] {b} = ', 'Math: {a}[[{sym}]]{b}=', '{a}[[{sym}]]{b} equals ',
+             '{a} [[{sym}]] {b} equals ', 'Result: {a}[[{sym}]]{b}=', 'Answer: {a} [[{sym}]] {b} = ']
+_STATEMENT = ['{a} [[{verb}]] {b} is ', '{a} [[{verb}]] {b} equals ', '{a} [[{verb}]] {b} is equal to ',
+              '{a} [[{past}]] {b} gives ', 'The [[{noun}]] of {a} and {b} is ', 'The [[{noun}]] of {a} and {b} equals ',
+              'The [[{noun}]] of {a} and {b} is equal to ', 'We know that {a} [[{verb}]] {b} is ', 'The result of {a} [[{verb}]] {b} is ',
+              'If you {a} [[{verb}]] {b}, you get ', 'Taking {a} [[{verb}]] {b} yields ', 'The value of {a} [[{verb}]] {b} is ']
 _QUESTION = ['Q: What is {a} [[{verb}]] {b}? A: ', 'Q: What is the [[{noun}]] of {a} and {b}? A: ', 'Question: What is {a} [[{verb}]] {b}? Answer: ',
              'Q: How much is {a} [[{verb}]] {b}? A: ', 'Q: What is {a}[[{sym}]]{b}? A: ', 'Question: What is {a}[[{sym}]]{b}? Answer: ',
              'Q: Compute {a} [[{verb}]] {b}. A: ', 'What is {a} [[{verb}]] {b}? Answer: ', 'Q: What do you get from {a} [[{verb}]] {b}? A: ',
@@ -257,7 +258,8 @@ def _encode_record(tokenizer, record:dict, index:int)->tuple:
     "Clean ids, corrupt ids, answer id and corrupt-answer id of one record, or a ValueError naming it"
     clean, corrupt = tok_ids(tokenizer, record['clean']), tok_ids(tokenizer, record['corrupt'])
     if len(clean) != len(corrupt):
-        raise ValueError(f"record {index}: clean and corrupt have {len(clean)} and {len(corrupt)} tokens (must be equal): "
+        raise ValueError(f"record {index}: clean and corrupt have {len(clean)} and {len(corrupt)} tokens "
+                         "(must be equal): "
                          f"{record['clean']!r} / {record['corrupt']!r}")
     answer = answer_token(tokenizer, record['clean'], record['answer'])
     corrupt_answer = answer_token(tokenizer, record['corrupt'], _corrupt_answer(record))
@@ -267,7 +269,7 @@ def _encode_record(tokenizer, record:dict, index:int)->tuple:
     return clean, corrupt, answer, corrupt_answer
 
 def encode_pairs(tokenizer, records:list[dict])->PairBatch:
-    "Tokenise clean/corrupt prompts of `records` into a `PairBatch`; ValueError for unequal lengths or multi-token answers"
+    "Tokenise the prompts of `records` into a `PairBatch`; ValueError for unequal lengths or multi-token answers"
     if not records:
         raise ValueError("encode_pairs: no records given")
     cleans, corrupts, answers, corrupt_answers = zip(*[_encode_record(tokenizer, record, index)

@@ -136,7 +136,8 @@ def _capture(hf, s:Spec)->tuple[dict, list]:
     "Hooks that keep the o_proj inputs, MLP outputs and residual stream (block inputs, final norm input)"
     st, hs = dict(z=[], m=[], x=[]), []
     for L in range(s.n_layers):
-        hs.append(block_site(hf, L).register_forward_pre_hook(lambda m, a, kw: st['x'].append(a[0] if a else kw['hidden_states']), with_kwargs=True))
+        keep_input = lambda m, a, kw: st['x'].append(a[0] if a else kw['hidden_states'])
+        hs.append(block_site(hf, L).register_forward_pre_hook(keep_input, with_kwargs=True))
         hs.append(head_site(hf, L).register_forward_pre_hook(lambda m, a: st['z'].append(a[0])))
         hs.append(mlp_site(hf, L).register_forward_hook(lambda m, a, o: st['m'].append(o)))
     hs.append(norm_site(hf).register_forward_pre_hook(lambda m, a: st['x'].append(a[0])))
@@ -192,7 +193,7 @@ def batched_relevance(model, # nnsight model or bare HF module (run locally)
 
 # %% ../nbs/08_lrp.ipynb #27a0eb4f
 def conservation(relevance:Relevance)->pd.DataFrame:
-    "Total relevance (mean over pairs) at the embeddings, every block input and the final residual, with its ratio to the target"
+    "Total relevance (mean over pairs) at the embeddings, each block input and the final residual; ratio to the target"
     L = relevance.resid.shape[1] - 1
     sites = ['embed'] + [f'block{l}.in' for l in range(L)] + ['final']
     vals = torch.cat([relevance.tokens.sum(1, keepdim=True), relevance.resid], 1).mean(0)
@@ -210,7 +211,8 @@ def _check_local(model, remote):
 def component_table(relevance:Relevance, sizes:Spec, metric:str='logit_diff', position:str='last', model:str|None=None,
                     seed:int=0, method:str='lrp')->pd.DataFrame:
     "Ranking-schema table of minus the mean relevance per head and MLP (negative = supports the answer, as in patching)"
-    pick = (lambda x: x[:, -1]) if check_choice('position', position, ('last', 'all')) == 'last' else (lambda x: x.sum(1))
+    last = check_choice('position', position, ('last', 'all')) == 'last'
+    pick = (lambda x: x[:, -1]) if last else (lambda x: x.sum(1))
     h, m = pick(relevance.heads).mean(0), pick(relevance.mlps).mean(0)                          # [L, H], [L]
     cs = components(sizes)
     return pd.DataFrame(dict(component=[c.name for c in cs], layer=[c.layer for c in cs],

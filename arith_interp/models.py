@@ -134,7 +134,8 @@ def load_tokenizer(source:str): # folder or Hub id
     except Exception as error:
         raise ValueError(f"model {source!r} " + _NO_TOKENIZER.format(why=f' ({str(error).splitlines()[0]})')) from None
     if len(tokenizer) <= len(tokenizer.all_special_tokens):
-        raise ValueError(f"model {source!r} " + _NO_TOKENIZER.format(why=f': its vocabulary is empty ({len(tokenizer)} tokens)'))
+        why = f': its vocabulary is empty ({len(tokenizer)} tokens)'
+        raise ValueError(f"model {source!r} " + _NO_TOKENIZER.format(why=why))
     return tokenizer
 
 def _load_hf(source:str, device:torch.device, dtype)->tuple:

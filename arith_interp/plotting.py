@@ -25,7 +25,8 @@ def read_data(name:str)->pd.DataFrame:
     "Table `name` (e.g. 'scores_path.csv') from the paper's data folder, with a clear error if missing"
     p = paper_dir()/'data'/name
     if not p.exists():
-        raise FileNotFoundError(f"{p} is missing: run `arith-interp reproduce` (or the experiment notebook that writes it) first")
+        raise FileNotFoundError(f"{p} is missing: run `arith-interp reproduce` "
+                                "(or the experiment notebook that writes it) first")
     return load_table(p)
 
 # %% ../nbs/12_plotting.ipynb #3d98ba46
@@ -132,7 +133,7 @@ def plot_logit_lens(track:pd.DataFrame):
 
 # %% ../nbs/12_plotting.ipynb #6432812b
 def plot_transfer(drops:pd.DataFrame):
-    "Relative accuracy change on each set (`key_rel_drop` = key/base − 1) after knocking out the key heads, against random heads (mean ± sd)"
+    "Relative accuracy change per set (`key_rel_drop` = key/base − 1) without the key heads vs random heads (mean ± sd)"
     d = drops.reset_index(drop=True)
     x = np.arange(len(d))
     fig, ax = plt.subplots(figsize=(0.7*len(d) + 2, 3))
@@ -170,7 +171,7 @@ def plot_faithfulness(df:pd.DataFrame):
 
 # %% ../nbs/12_plotting.ipynb #d3753c5d
 def plot_knockout(df:pd.DataFrame):
-    "Accuracy after ablating the top-k heads vs random heads of the same count (Wilson intervals; random: each draw and the mean), per ablation"
+    "Accuracy without the top-k heads vs as many random heads (Wilson intervals; random: each draw, mean), per ablation"
     abl = list(dict.fromkeys(df.ablation))
     fig, axes = plt.subplots(1, len(abl), figsize=(2.6*len(abl) + .6, 3), squeeze=False, sharey=True)
     for ax, a in zip(axes[0], abl):

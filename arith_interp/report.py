@@ -52,7 +52,8 @@ def evaluate_claim(claim:Claim, data:Path)->dict:
 def _md_table(rows:list[dict])->str:
     head = '| topic | claim | paper (LLaMA2-7B) | ours | verdict |\n|---|---|---|---|---|\n'
     cell = lambda v: str(v).replace('|', '\\|')          # a '|' inside a cell (|score|) would split it
-    return head + '\n'.join(f"| {r['topic']} | {cell(r['claim'])} | {cell(r['paper'])} | {cell(r['ours'])} | **{r['verdict']}** |" for r in rows)
+    return head + '\n'.join(f"| {r['topic']} | {cell(r['claim'])} | {cell(r['paper'])} | {cell(r['ours'])} | "
+                            f"**{r['verdict']}** |" for r in rows)
 
 def render_report(claims:list[Claim], out:Path, model:str, budget:dict|None=None)->str:
     "REPORT.md text: header, claims table, verdict counts, figures"
@@ -210,7 +211,8 @@ def check_faithfulness(data):
         g = g.sort_values('k_percent')
         at5 = g[g.k_percent <= 5].iloc[-1]
         best = max(best, at5.f)
-        parts.append(f"{m}: f = {at5.f:.2f} at {at5.k_percent:g}% ({int(at5.n_components)} components), CPR {g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f}")
+        parts.append(f"{m}: f = {at5.f:.2f} at {at5.k_percent:g}% ({int(at5.n_components)} components), CPR "
+                     f"{g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f}")
     return '; '.join(parts), 'holds' if best >= .8 else 'partly' if best >= .5 else 'does not hold'
 
 # %% ../nbs/13_report.ipynb #8554134b

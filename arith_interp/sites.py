@@ -44,7 +44,8 @@ class Component:
         "Parse `a{layer}.h{head}` or `m{layer}`"
         m = _NAME.match(str(s).strip())
         if not m:
-            raise ValueError(f"component {s!r} is not a valid name; expected 'a<layer>.h<head>' (a head, e.g. a14.h2) or 'm<layer>' (an MLP, e.g. m24)")
+            raise ValueError(f"component {s!r} is not a valid name; expected 'a<layer>.h<head>' (a head, e.g. a14.h2) "
+                             "or 'm<layer>' (an MLP, e.g. m24)")
         return cls(int(m[3])) if m[3] else cls(int(m[1]), int(m[2]))
 
 # %% ../nbs/02_sites.ipynb #96fcef00
@@ -97,9 +98,11 @@ def spec(model)->Spec:
 def check_component(component:Component, sizes:Spec)->Component:
     "`component` if it exists in a model of sizes `sizes`, else an error naming the valid range"
     if not 0 <= component.layer < sizes.n_layers:
-        raise ValueError(f"component {component}: layer {component.layer} is outside the model; layers are 0..{sizes.n_layers-1}")
+        raise ValueError(f"component {component}: layer {component.layer} is outside the model; "
+                         f"layers are 0..{sizes.n_layers-1}")
     if component.head is not None and not 0 <= component.head < sizes.n_heads:
-        raise ValueError(f"component {component}: head {component.head} is outside the model; heads are 0..{sizes.n_heads-1}")
+        raise ValueError(f"component {component}: head {component.head} is outside the model; "
+                         f"heads are 0..{sizes.n_heads-1}")
     return component
 
 def components(sizes:Spec, kinds=('head', 'mlp'))->list[Component]:
