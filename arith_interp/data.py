@@ -55,11 +55,14 @@ _EQUATION = ['{a}[[{sym}]]{b}=', '{a} [[{sym}]] {b} = ', '{a}[[{sym}]]{b} = ',
              '{a} [[{sym}]] {b} equals ', 'Result: {a}[[{sym}]]{b}=', 'Answer: {a} [[{sym}]] {b} = ']
 _STATEMENT = ['{a} [[{verb}]] {b} is ', '{a} [[{verb}]] {b} equals ', '{a} [[{verb}]] {b} is equal to ',
               '{a} [[{past}]] {b} gives ', 'The [[{noun}]] of {a} and {b} is ', 'The [[{noun}]] of {a} and {b} equals ',
-              'The [[{noun}]] of {a} and {b} is equal to ', 'We know that {a} [[{verb}]] {b} is ', 'The result of {a} [[{verb}]] {b} is ',
+              'The [[{noun}]] of {a} and {b} is equal to ', 'We know that {a} [[{verb}]] {b} is ', ('The result of {a} '
+                                                                                                    '[[{verb}]] {b} is '),
               'If you {a} [[{verb}]] {b}, you get ', 'Taking {a} [[{verb}]] {b} yields ', 'The value of {a} [[{verb}]] {b} is ']
 _QUESTION = ['Q: What is {a} [[{verb}]] {b}? A: ', 'Q: What is the [[{noun}]] of {a} and {b}? A: ', 'Question: What is {a} [[{verb}]] {b}? Answer: ',
-             'Q: How much is {a} [[{verb}]] {b}? A: ', 'Q: What is {a}[[{sym}]]{b}? A: ', 'Question: What is {a}[[{sym}]]{b}? Answer: ',
-             'Q: Compute {a} [[{verb}]] {b}. A: ', 'What is {a} [[{verb}]] {b}? Answer: ', 'Q: What do you get from {a} [[{verb}]] {b}? A: ',
+             'Q: How much is {a} [[{verb}]] {b}? A: ', 'Q: What is {a}[[{sym}]]{b}? A: ', ('Question: What is '
+                                                                                           '{a}[[{sym}]]{b}? Answer: '),
+             'Q: Compute {a} [[{verb}]] {b}. A: ', 'What is {a} [[{verb}]] {b}? Answer: ', ('Q: What do you get from '
+                                                                                            '{a} [[{verb}]] {b}? A: '),
              'Q: Find the [[{noun}]] of {a} and {b}. A: ', 'Question: How much is {a} [[{verb}]] {b}? Answer: ', 'Q: {a} [[{verb}]] {b} = ? A: ']
 
 def templates(op:str, # one of '+', '-', '*', '/'

@@ -84,7 +84,8 @@ def check_sparsity(data):
     h = t[t.kind == 'head']
     frac = (h.score < -0.05).mean()
     best = h.nsmallest(1, 'score').iloc[0]
-    ours = f"{100*frac:.1f}% of {len(h)} heads pass -5%; strongest head {best.component}: {100*best.score:+.1f}% (n={int(best.n_pairs)} pairs)"
+    ours = (f"{100*frac:.1f}% of {len(h)} heads pass -5%; strongest head {best.component}: {100*best.score:+.1f}% "
+            f"(n={int(best.n_pairs)} pairs)")
     return ours, 'reproduced' if 0 < frac < 0.05 else 'partly' if frac == 0 else 'not on this model'
 
 def check_depth(data):
@@ -92,7 +93,8 @@ def check_depth(data):
     t = _paths(data)
     top = t[t.kind == 'head'].nsmallest(10, 'score')
     rel = (top.layer + .5) / _nl(data)
-    ours = f"top-10 heads in layers {int(top.layer.min())}-{int(top.layer.max())} of {_nl(data)} (median depth {rel.median():.2f})"
+    ours = (f"top-10 heads in layers {int(top.layer.min())}-{int(top.layer.max())} of {_nl(data)} (median depth "
+            f"{rel.median():.2f})")
     return ours, 'reproduced' if .28 <= rel.median() <= .63 else 'not on this model'
 
 def check_knockout(data):
@@ -102,7 +104,8 @@ def check_knockout(data):
     clean, top, rnd = (t[t.condition == c] for c in ('clean', 'top', 'random'))
     top = top.iloc[0]
     c = clean.accuracy.iloc[0]
-    ours = f"{fmt_acc(c)} -> top-{int(top.k)} {fmt_acc(top.accuracy, top.lo, top.hi, top.n)} vs random {100*rnd.accuracy.mean():.1f} ± {100*rnd.accuracy.std():.1f}% ({len(rnd)} draws)"
+    ours = (f"{fmt_acc(c)} -> top-{int(top.k)} {fmt_acc(top.accuracy, top.lo, top.hi, top.n)} vs random "
+            f"{100*rnd.accuracy.mean():.1f} ± {100*rnd.accuracy.std():.1f}% ({len(rnd)} draws)")
     drop = (c - top.accuracy) / c
     return ours, 'reproduced' if drop >= .5 and top.hi < rnd.accuracy.min() else 'partly' if top.hi < rnd.accuracy.mean() else 'not on this model'
 
@@ -129,7 +132,8 @@ def check_cosines(data):
     t = _t(data, 'mlp_curve_points.csv')
     p = t[t.centered == True].iloc[0] if 'centered' in t else t.iloc[0]
     n = int(_t(data, 'mlp_cosines.csv').layer.max()) + 1
-    ours = f"{int(p.start)}-{int(p.inflection)}-{int(p.end)} of {n} layers (relative {p.start/n:.2f}-{p.inflection/n:.2f}-{p.end/n:.2f}; paper 0.41-0.56-0.88)"
+    ours = (f"{int(p.start)}-{int(p.inflection)}-{int(p.end)} of {n} layers (relative "
+            f"{p.start/n:.2f}-{p.inflection/n:.2f}-{p.end/n:.2f}; paper 0.41-0.56-0.88)")
     return ours, 'reproduced' if p.start < p.inflection < p.end and p.inflection >= n / 2 else 'partly' if p.start <= p.inflection <= p.end else 'not on this model'
 
 def check_lens(data):
@@ -162,14 +166,16 @@ def check_transfer(data):
     "reproduced if knocking out the key heads lowers accuracy by >= 30% (relative) on average over the variant sets and more than random heads"
     t = _t(data, 'transfer_drops.csv')
     v = t[t.set.isin(_VARIANTS)]
-    ours = f"mean change over {len(v)} variant sets: key {100*v.key_rel_drop.mean():+.0f}% vs random {100*v.random_rel_drop.mean():+.0f}% (n={int(v.n.min())}-{int(v.n.max())} each)"
+    ours = (f"mean change over {len(v)} variant sets: key {100*v.key_rel_drop.mean():+.0f}% vs random "
+            f"{100*v.random_rel_drop.mean():+.0f}% (n={int(v.n.min())}-{int(v.n.max())} each)")
     return ours, 'reproduced' if v.key_rel_drop.mean() <= -.3 and v.key_rel_drop.mean() < v.random_rel_drop.mean() else 'partly' if v.key_rel_drop.mean() < v.random_rel_drop.mean() - .05 else 'not on this model'
 
 def check_control(data):
     "reproduced if the general-ability sets change by less than 10% (relative) on average under the key-head knockout"
     t = _t(data, 'transfer_drops.csv')
     g = t[t.set.isin(_GENERAL)]
-    return f"mean change over {len(g)} general sets: {100*g.key_rel_drop.mean():+.0f}% (n={int(g.n.min())}-{int(g.n.max())} each)", 'reproduced' if abs(g.key_rel_drop.mean()) < .1 else 'not on this model'
+    return (f"mean change over {len(g)} general sets: {100*g.key_rel_drop.mean():+.0f}% "
+            f"(n={int(g.n.min())}-{int(g.n.max())} each)"), 'reproduced' if abs(g.key_rel_drop.mean()) < .1 else 'not on this model'
 
 def check_gsm8k_overlap(data):
     "reproduced if >= 5 of the top-10 heads found on GSM8K prompts are arithmetic key heads; partly if >= 2"
