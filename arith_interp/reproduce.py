@@ -93,7 +93,8 @@ class Run:
     def env(self)->dict:
         "The environment variables that hand this run to a notebook (see `Run.from_env`)"
         return {'ARITH_INTERP_MODEL': self.model_name, 'ARITH_INTERP_PAPER': str(Path(self.out).resolve()), 'ARITH_INTERP_BUDGET': self.budget.name,
-                'ARITH_INTERP_SEED': str(self.seed), 'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or ''}
+                'ARITH_INTERP_SEED': str(self.seed), 'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or '',
+                **({'ARITH_INTERP_DATA': str(self.data_root)} if self.data_root else {})}
 
     @classmethod
     def from_env(cls)->Run:
