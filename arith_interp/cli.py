@@ -127,7 +127,9 @@ def check_outputs(paths:list[Path], overwrite:bool=False)->list[Path]:
 
 # %% ../nbs/19_cli.ipynb #457df8ea
 def json_ready(obj):
-    "`obj` with every non-finite float (NaN, inf) replaced by None, so it can be written as strict JSON"
+    "`obj` with missing values (NaN, inf, pandas NA) as None and numpy scalars as Python numbers: strict JSON"
+    if obj is pd.NA: return None
+    if hasattr(obj, 'item') and getattr(obj, 'ndim', None) == 0: obj = obj.item()      # numpy scalar
     if isinstance(obj, float) and not math.isfinite(obj): return None
     if isinstance(obj, dict): return {key: json_ready(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)): return [json_ready(value) for value in obj]
@@ -144,7 +146,7 @@ def write_result(path:Path, # from `output_file`
                 )->list[Path]:
     "Write a command's result in the format `path`'s suffix names; the files written"
     if path.suffix == '.json':
-        records = {name: json.loads(df.to_json(orient='records')) for name, df in tables.items()}
+        records = {name: df.to_dict('records') for name, df in tables.items()}
         return [write_json({**(extra or {}), **records, 'meta': meta}, path)]
     (name, main), *rest = tables.items()
     written = [save_table(main, path, **meta)]
