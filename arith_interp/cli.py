@@ -215,12 +215,12 @@ def cli_data(argv:list[str]|None=None)->int:
     tokenizer = tokenizer_for(args.model)
     styles = 'all' if 'all' in args.styles else args.styles
     if args.variant == 'single':
-        records = make_pairs(tokenizer, args.ops, styles, args.n, args.counterfactual, args.seed, args.k_shot,
-                             report=dropped)
+        records = make_pairs(tokenizer, ops=args.ops, styles=styles, n=args.n, cf=args.counterfactual, seed=args.seed,
+                             k_shot=args.k_shot, report=dropped)
     else:
         expressions = gsm8k_expressions(data) if data else None
-        records = variant_pairs(tokenizer, args.variant, args.n or 200, args.counterfactual, args.seed, expressions,
-                                dropped)
+        records = variant_pairs(tokenizer, args.variant, n=args.n or 200, cf=args.counterfactual, seed=args.seed,
+                                exprs=expressions, report=dropped)
     if args.filter:
         from arith_interp.models import load
         model = load(args.model, device=args.device, remote=args.remote)
@@ -319,7 +319,7 @@ def cli_locate(argv:list[str]|None=None)->int:
     set_seed(args.seed)
     model = load(args.model, device=args.device, remote=args.remote)
     batch = read_pairs(model, args.pairs, args.n)
-    table = locate(model, batch, args.method, args.metric, seed=args.seed)
+    table = locate(model, batch, method=args.method, metric=args.metric, seed=args.seed)
     meta = provenance(model=args.model, seed=args.seed, method=args.method, metric=args.metric, pairs=str(args.pairs),
                       n_pairs=len(batch))
     write_result(out, {'table': table}, meta)
@@ -385,8 +385,8 @@ def cli_knockout(argv:list[str]|None=None)->int:
     ranking = load_table(args.ranking) if args.top_k else _named_ranking(model, args.components)
     k = args.top_k or int((ranking.score < 0).sum())
     kinds = tuple(args.kinds.split(',')) if args.top_k else ('head', 'mlp')
-    result = knockout_topk_vs_random(model, batch, ranking, k, args.random_draws, args.ablation, kinds,
-                                     remote=args.remote, seed=args.seed)
+    result = knockout_topk_vs_random(model, batch, ranking, k=k, draws=args.random_draws, ablation=args.ablation,
+                                     kinds=kinds, remote=args.remote, seed=args.seed)
     meta = provenance(model=args.model, seed=args.seed, pairs=str(args.pairs))
     summary = {key: value for key, value in result.items() if key not in ('top', 'random', 'random_accuracies')}
     write_result(out, {'table': knockout_table(result)}, {**meta, **summary}, extra=result)
@@ -423,12 +423,14 @@ def cli_transfer(argv:list[str]|None=None)->int:
     check_outputs(planned_files(out, ['drops']), args.overwrite)
     names = [name for name in args.sets.split(',') if name]
     for name in names: check_choice('--sets', name, [*NEXT_TOKEN_SETS, *BENCHMARKS])
-    data = data_folder(args.data, needed=any(name not in NEXT_TOKEN_SETS[:-1] for name in names))
+    reads_data = [name for name in names if name == 'gsm8k-calc' or name not in NEXT_TOKEN_SETS]
+    data = data_folder(args.data, needed=bool(reads_data))
     check_model_source(args.model, args.remote)
     model = load(args.model, device=args.device, remote=args.remote)
     set_seed(args.seed)
-    sets = transfer_sets(model, names, args.limit, args.seed, data)
-    table = transfer(model, sets, args.components, args.n_random, args.seed, max_new_tokens=args.max_new_tokens)
+    sets = transfer_sets(model, names, limit=args.limit, seed=args.seed, data=data)
+    table = transfer(model, sets, key=args.components, n_random=args.n_random, seed=args.seed,
+                     max_new_tokens=args.max_new_tokens)
     meta = provenance(model=args.model, seed=args.seed, components=args.components, limit=args.limit,
                       n_random=args.n_random, sets=args.sets)
     summary = drops(table)
@@ -491,7 +493,8 @@ def cli_sft(argv:list[str]|None=None)->int:
     out = check_sft_out(Path(args.out), args.resume, args.overwrite)
     model = load(args.model, device=args.device, remote=args.remote)
     mlps = int(args.mlps) if args.mlps and args.mlps.isdigit() else args.mlps
-    comps = select_components(model, args.components, args.top_k, mlps) if args.components or mlps else []
+    chosen = args.components or mlps
+    comps = select_components(model, components=args.components, top_k=args.top_k, mlps=mlps) if chosen else []
     record = run_sft(model, args.method, comps, out=out, steps=args.steps, batch=args.batch, seq=args.seq, lr=args.lr,
                      n_gsm8k=args.n_gsm8k, n_arith=args.n_arith, kv=args.kv, rescale=args.rescale, lora_r=args.lora_r,
                      seed=args.seed, ckpt_every=args.ckpt_every, resume=args.resume, data_path=data)
