@@ -231,3 +231,10 @@ def test_offline_hub_id_fails_at_once(capsys, monkeypatch):
     started = time.perf_counter()
     code, _, err = run_cli(capsys, 'locate', '--model', 'some-org/not-cached', '--pairs', ROOT/'settings.ini')
     assert code == 2 and 'HF_HUB_OFFLINE' in err and time.perf_counter() - started < 5
+
+# --- (7) an empty pairs file is named ------------------------------------------------------------------------
+
+def test_empty_pairs_file_is_named(capsys, tmp_path):
+    (tmp_path/'empty.jsonl').write_text('')
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'empty.jsonl', '--out', tmp_path/'s.csv')
+    assert code == 2 and 'empty.jsonl' in err, err
