@@ -4,19 +4,19 @@
 
 # %% ../nbs/03_data.ipynb #bbc6b4eb
 from __future__ import annotations
-import re, json, random, argparse, operator
+import re, json, random, operator
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch, nnsight
 from .core import *
-from .models import default_remote, load_model, tiny_model
+from .models import default_remote
 
 # %% auto #0
 __all__ = ['FIELDS', 'REQUIRED', 'OPS', 'STYLES', 'COUNTERFACTUALS', 'NULLS', 'FIXED_SHOTS', 'VARIANTS', 'needed_fields',
            'check_record', 'templates', 'render', 'tok_ids', 'answer_token', 'null_prompt', 'result', 'operand_pairs',
            'split_pairs', 'shot_pairs', 'fewshot_prefix', 'make_pair', 'make_pairs', 'write_jsonl', 'read_jsonl',
            'PairBatch', 'left_pad', 'encode_pairs', 'positions', 'last_logits', 'filter_correct', 'calc_expressions',
-           'first_token', 'variant_pairs', 'load_for_cli', 'data_parser', 'cli_data']
+           'first_token', 'variant_pairs']
 
 # %% ../nbs/03_data.ipynb #7ce47eeb
 FIELDS = ('clean', 'corrupt', 'answer', 'corrupt_answer', 'op', 'template', 'style', 'variant')   # what we write
@@ -444,56 +444,3 @@ def _variant_record(tokenizer, variant, template, clean, corrupt, full, corrupt_
     style = 'statement' if variant == 'timespan' else 'equation'
     return dict(clean=clean, corrupt=corrupt, answer=answer, corrupt_answer=corrupt_answer, op=op, template=template,
                 style=style, variant=variant, full_answer=full)
-
-# %% ../nbs/03_data.ipynb #6a159938
-def load_for_cli(name:str='smollm2-135m', # model name/path; 'tiny' or 'tiny-<arch>' gives `models.tiny_model(arch)`
-                 device:str|None=None, # device (None: best available)
-                 remote='False', # False/'False', 'local', or True/'true'
-                ):
-    "Load the model a CLI command names, mapping 'tiny'/'tiny-llama' to the tiny test model"
-    remote = {'False': False, 'false': False, 'True': True, 'true': True}.get(remote, remote) if isinstance(remote, str) else remote
-    if name.startswith('tiny'): return tiny_model(name.split('-')[1] if '-' in name else 'llama', remote=remote)
-    return load_model(name, device=device, remote=remote)
-
-def _tokenizer_for(name:str):
-    "Tokenizer of model `name` ('tiny...' uses the local digit tokenizer)"
-    from arith_interp.models import digit_tokenizer, EMBEDDED, embedded_weights
-    if name.startswith('tiny'): return digit_tokenizer()
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(str(embedded_weights(name)) if name in EMBEDDED else name)
-
-def data_parser()->argparse.ArgumentParser:
-    "Argument parser of `arith-interp data`"
-    p = argparse.ArgumentParser(prog='arith-interp data', description='Write arithmetic prompt pairs (clean + counterfactual) as JSONL')
-    p.add_argument('--ops', nargs='+', default=list(OPS), choices=list(OPS), help='operations')
-    p.add_argument('--styles', nargs='+', default=['all'], choices=[*STYLES, 'all'], help='template styles')
-    p.add_argument('--variant', default='single', choices=VARIANTS, help='single-digit dataset or a transfer variant')
-    p.add_argument('--n', type=int, default=None, help='number of records (default: all combinations; 200 for variants)')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--k-shot', type=int, default=0, help='few-shot examples per prompt')
-    p.add_argument('--counterfactual', default='nulled', choices=COUNTERFACTUALS)
-    p.add_argument('--model', default='smollm2-135m', help="model whose tokenizer decides single-token answers ('tiny' for tests)")
-    p.add_argument('--filter', action='store_true', help='keep only prompts the model answers correctly')
-    p.add_argument('--device', default=None); p.add_argument('--remote', default='False', choices=['False', 'local', 'true'])
-    p.add_argument('--data', default=None, help='data folder for --variant gsm8k (default ARITH_INTERP_DATA)')
-    p.add_argument('--out', default='pairs.jsonl', help='output JSONL file')
-    return p
-
-# %% ../nbs/03_data.ipynb #a97c0277
-def _gsm8k_exprs(data:str|None)->list[str]:
-    "Calculator expressions of the GSM8K training solutions in the data folder"
-    p = data_dir(data)/'gsm8k'/'train.jsonl'
-    return calc_expressions([json.loads(l)['answer'] for l in p.read_text().splitlines() if l.strip()])
-
-def cli_data(argv:list[str]|None=None)->int:
-    "`arith-interp data`: write prompt pairs as JSONL"
-    a, rep = data_parser().parse_args(argv), {}
-    tok = _tokenizer_for(a.model)
-    styles = 'all' if 'all' in a.styles else a.styles
-    if a.variant == 'single': recs = make_pairs(tok, a.ops, styles, a.n, a.counterfactual, a.seed, a.k_shot, report=rep)
-    else: recs = variant_pairs(tok, a.variant, a.n or 200, a.counterfactual, a.seed, _gsm8k_exprs(a.data) if a.variant == 'gsm8k' else None, rep)
-    if a.filter:
-        recs, frep = filter_correct(load_for_cli(a.model, a.device, a.remote), recs); rep = {**frep, 'generation_drops': rep}
-    write_jsonl(recs, a.out)
-    save_json(provenance(model=a.model, seed=a.seed, args=vars(a), records=len(recs), report=rep), Path(str(a.out) + '.report.json'))
-    print(f"wrote {len(recs)} records to {a.out} (dropped: {rep})")
-    return 0

@@ -4,13 +4,13 @@
 
 # %% ../nbs/05_evaluation.ipynb #19556e9a
 from __future__ import annotations
-import re, json, math, random, argparse, importlib
+import re, json, math, random, importlib
 from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
 from transformers import StoppingCriteria, StoppingCriteriaList
 from .core import *
 from .models import hf_module, default_remote, model_info, model_name, tag_model
-from .data import (encode_pairs, last_logits, left_pad, tok_ids, make_pairs, operand_pairs, filter_correct, load_for_cli, write_jsonl,
+from .data import (encode_pairs, last_logits, left_pad, tok_ids, make_pairs, operand_pairs, filter_correct, write_jsonl,
                                OPS, STYLES, _pad_id)
 from .benchmarks import BENCHMARKS, MATH, GENERAL, load_benchmark, local_path, norm_number, gsm8k_answer
 
@@ -18,7 +18,7 @@ from .benchmarks import BENCHMARKS, MATH, GENERAL, load_benchmark, local_path, n
 __all__ = ['COT_STOP', 'ARITH_FORMAT', 'SUITES', 'OP_NAMES', 'wilson', 'bootstrap_ci', 'acc_row', 'pair_scores',
            'summarize_pairs', 'extract_number', 'cot_solution', 'cot_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop',
            'generate', 'same_number', 'eval_generation', 'seq_logprobs', 'eval_mc', 'arith_records', 'eval_arith',
-           'eval_math', 'eval_general', 'evaluate', 'with_adapter', 'evaluate_parser', 'cli_evaluate']
+           'eval_math', 'eval_general', 'evaluate', 'with_adapter']
 
 # %% ../nbs/05_evaluation.ipynb #6ff83461
 def wilson(k:int, # successes
@@ -259,26 +259,3 @@ def with_adapter(model, path:str|Path):
     importlib.import_module('arith_interp.sft').apply_adapter(model, path)   # sft (11) builds on this module, so it is imported by name
     tag_model(model, f"{model_name(model)}+{Path(path).name}")
     return model
-
-def evaluate_parser()->argparse.ArgumentParser:
-    "Argument parser of `arith-interp evaluate`"
-    p = argparse.ArgumentParser(prog='arith-interp evaluate', description='Accuracy (with 95% Wilson intervals) on arithmetic pairs, math and general benchmarks')
-    p.add_argument('--model', default='smollm2-135m', help="model name or path ('tiny' for the test model)")
-    p.add_argument('--suite', nargs='+', default=['arith'], choices=SUITES)
-    p.add_argument('--limit', type=int, default=None, help='items per set (the first N; arith: pairs per operation, default 200)')
-    p.add_argument('--out', default='results.json'); p.add_argument('--data', default=None, help='data folder (default ARITH_INTERP_DATA)')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--k-shot', type=int, default=3, help='CoT examples for math')
-    p.add_argument('--max-new-tokens', type=int, default=128); p.add_argument('--batch-size', type=int, default=16)
-    p.add_argument('--device', default=None); p.add_argument('--remote', default='False', choices=['False', 'local', 'true'])
-    p.add_argument('--adapter', default=None, help='folder written by `arith-interp sft`: merged into the model before evaluating')
-    return p
-
-def cli_evaluate(argv:list[str]|None=None)->int:
-    "`arith-interp evaluate`: run suites and write results JSON (+ per-item JSONL)"
-    a = evaluate_parser().parse_args(argv)
-    model = load_for_cli(a.model, a.device, a.remote)
-    if a.adapter: model = with_adapter(model, a.adapter)
-    df = evaluate(model, a.suite, a.limit, a.data, a.out, a.seed, a.k_shot, a.max_new_tokens, a.batch_size)
-    print(df[df.metric == 'accuracy'][['suite', 'dataset', 'value', 'lo', 'hi', 'n']].to_string(index=False, float_format='%.3f'))
-    print(f'wrote {a.out}')
-    return 0

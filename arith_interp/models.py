@@ -16,7 +16,8 @@ from .core import *
 # %% auto #0
 __all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'write_manifest', 'cache_ok',
            'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name', 'default_remote',
-           'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module', 'model_info']
+           'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module', 'model_info', 'is_tiny', 'hub_offline',
+           'in_hub_cache', 'check_model_source', 'load']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -270,3 +271,64 @@ def _describe_source(name:str)->str:
     if name.startswith('tiny-'):
         return 'random init (arith_interp.models.tiny_model)'
     return 'local folder' if Path(name).exists() else 'Hugging Face Hub'
+
+# %% ../nbs/01_models.ipynb #61b21983
+import re
+from huggingface_hub import try_to_load_from_cache
+
+_HUB_ID = re.compile(r'^[A-Za-z0-9][\w.-]*/[\w.-]+$')
+
+def is_tiny(name:str)->bool:
+    "True for 'tiny' and 'tiny-<arch>', the random test models"
+    return name == 'tiny' or name.startswith('tiny-')
+
+def hub_offline()->bool:
+    "True if the environment switches the Hugging Face Hub off (`HF_HUB_OFFLINE`)"
+    return os.environ.get('HF_HUB_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
+
+def in_hub_cache(repo_id:str)->bool:
+    "True if the local Hugging Face cache holds the config of `repo_id`"
+    try: found = try_to_load_from_cache(repo_id, 'config.json')
+    except ValueError: return False   # not a valid repository id
+    return isinstance(found, str)
+
+# %% ../nbs/01_models.ipynb #a1bd4c4f
+_MODEL_KINDS = "expected 'tiny[-arch]', an embedded model (smollm2-135m), an existing folder or a Hub id such as 'meta-llama/Llama-2-7b-hf'"
+
+def _local_only(name:str)->bool:
+    "True if model `name` exists only on this machine (test model, embedded, folder)"
+    return is_tiny(name) or name in EMBEDDED or Path(name).expanduser().is_dir()
+
+def _check_hub_id(name:str):
+    "Raise at once if Hub id `name` cannot be loaded: not of the form org/name, or offline and not cached"
+    if not _HUB_ID.match(name) and not in_hub_cache(name):
+        raise ValueError(f"--model {name!r} is not an embedded model, an existing folder, 'tiny[-arch]' or a Hub id 'org/name'; "
+                         f"{_MODEL_KINDS}")
+    if hub_offline() and not in_hub_cache(name):
+        raise ValueError(f"--model {name!r}: the Hugging Face Hub is switched off (HF_HUB_OFFLINE) and the model is not "
+                         "in the local Hub cache; unset HF_HUB_OFFLINE or pass a local folder")
+
+def check_model_source(name_or_path:str, # 'tiny[-arch]', an embedded name, a folder or a Hub id
+                       remote:bool|str=False, # False, 'local' or True (NDIF)
+                      )->str:
+    "`name_or_path` if `load` can load it with `remote`, else a clear error, raised before anything is downloaded"
+    name = str(name_or_path)
+    check_choice('remote', remote, REMOTE)
+    if remote is True and _local_only(name):
+        raise ValueError(f"--remote true runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-2-7b-hf'); "
+                         f"{name!r} exists only on this machine: use --remote false or local")
+    if _local_only(name): return name
+    if name.startswith(('/', '.', '~')): raise FileNotFoundError(f"model folder {name!r} does not exist; {_MODEL_KINDS}")
+    _check_hub_id(name)
+    return name
+
+# %% ../nbs/01_models.ipynb #ae59a19f
+def load(name_or_path:str='smollm2-135m', # 'tiny[-arch]', an embedded name, a Hub id or a local folder
+         device:str|None=None, # None: cuda if available, else cpu (the tiny model stays on cpu)
+         remote:bool|str=False, # False, 'local' (offline NDIF simulation) or True (NDIF)
+        )->TransformersModel:
+    "The model a command or a stage names, checked by `check_model_source` before anything is loaded"
+    name = check_model_source(name_or_path, remote)
+    if not is_tiny(name): return load_model(name, device=device, remote=remote)
+    arch = name.split('-', 1)[1] if '-' in name else 'llama'
+    return tiny_model(arch, remote=remote)

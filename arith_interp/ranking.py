@@ -4,12 +4,12 @@
 
 # %% ../nbs/07_ranking.ipynb #de1494ce
 from __future__ import annotations
-import argparse, importlib, math, random, statistics
+import importlib, math, random, statistics
 from itertools import combinations
 from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
 from .core import *
-from .models import default_remote, load_model, tiny_model
+from .models import default_remote
 from .sites import *
 from .data import encode_pairs, read_jsonl
 from . import patching as P
@@ -17,7 +17,7 @@ from . import patching as P
 # %% auto #0
 __all__ = ['COLUMNS', 'LOCATORS', 'FRACTIONS', 'locator', 'locate', 'key_components', 'top_k', 'locate_by_op', 'jaccard',
            'op_overlap', 'random_like', 'knockout_topk_vs_random', 'random_heads', 'paired_scores', 'agreement',
-           'faithfulness', 'cli_locate', 'cli_knockout']
+           'faithfulness']
 
 # %% ../nbs/07_ranking.ipynb #0af749f8
 COLUMNS = ['component', 'layer', 'head', 'kind', 'method', 'metric', 'score', 'n_pairs', 'model', 'seed']
@@ -153,62 +153,3 @@ def faithfulness(model, batch, tab:pd.DataFrame, metric:str='logit_diff', fracti
     f = [(x - m[1]) / (m[0] - m[1]) for x in m[2:]]; x = [k / 100 for k in fractions]
     return dict(curve=pd.DataFrame(dict(k_percent=list(fractions), n_components=sizes, m=m[2:], f=f)),
                 cpr=float(np.trapezoid(f, x)), cmd=float(np.trapezoid(np.abs(1 - np.array(f)), x)), m_full=m[0], m_empty=m[1], metric=metric)
-
-# %% ../nbs/07_ranking.ipynb #707b3cba
-def _load(name:str, device=None, remote=False):
-    "Model for a command: `evaluation.load_for_cli` when available, else 'tiny' or `load_model`"
-    try: from arith_interp.evaluation import load_for_cli
-    except ImportError: load_for_cli = None
-    if load_for_cli: return load_for_cli(name, device, remote)
-    return tiny_model(remote=remote) if name == 'tiny' else load_model(name, device, remote=remote)
-
-def _remote(s:str):
-    "Parse --remote: False, local or true"
-    return {'false': False, 'local': 'local', 'true': True}[check_choice('--remote', str(s).lower(), ['false', 'local', 'true'])]
-
-def _common(p:argparse.ArgumentParser):
-    p.add_argument('--model', default='smollm2-135m'); p.add_argument('--device', default=None)
-    p.add_argument('--remote', default='false', help='false | local | true'); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--pairs', required=True, help='JSON-lines file of clean/corrupt records')
-    p.add_argument('--n', type=int, default=None, help='use the first N pairs')
-
-def _batch(model, a):
-    recs = read_jsonl(a.pairs); return encode_pairs(model.tokenizer, recs[:a.n] if a.n else recs)
-
-# %% ../nbs/07_ranking.ipynb #4f29d5b1
-def cli_locate(argv:list[str]|None=None)->int:
-    "arith-interp locate: score every head and MLP with a patching method; write the ranking table"
-    p = argparse.ArgumentParser(prog='arith-interp locate', description=cli_locate.__doc__); _common(p)
-    p.add_argument('--method', default='path', choices=list(LOCATORS)); p.add_argument('--metric', default='logit', choices=list(P.METRICS))
-    p.add_argument('--out', default='scores.csv')
-    a = p.parse_args(argv); set_seed(a.seed); model = _load(a.model, a.device, _remote(a.remote)); b = _batch(model, a)
-    tab = locate(model, b, a.method, a.metric, seed=a.seed)
-    save_table(tab, a.out, **provenance(model=a.model, seed=a.seed, method=a.method, metric=a.metric, pairs=str(a.pairs), n_pairs=len(b)))
-    print(f"{a.method}/{a.metric} on {len(b)} pairs -> {a.out}; top 5: {', '.join(top_k(tab, 5))}; "
-          f"{len(key_components(tab))} components below -5%")
-    return 0
-
-def cli_knockout(argv:list[str]|None=None)->int:
-    "arith-interp knockout: accuracy after ablating components (named, or the top-k of a ranking) vs random draws"
-    p = argparse.ArgumentParser(prog='arith-interp knockout', description=cli_knockout.__doc__); _common(p)
-    p.add_argument('--components', default=None, help="e.g. 'a14.h2,m24'"); p.add_argument('--top-k', type=int, default=None)
-    p.add_argument('--from', dest='src', default=None, help='ranking table (CSV) for --top-k')
-    p.add_argument('--kinds', default='head', help="kinds for --top-k: head, mlp or head,mlp")
-    p.add_argument('--ablation', default='mean', choices=list(P.ABLATIONS)); p.add_argument('--random-draws', type=int, default=5)
-    p.add_argument('--out', default='knockout.json')
-    a = p.parse_args(argv)
-    if (a.components is None) == (a.top_k is None): p.error('give exactly one of --components or --top-k')
-    if a.top_k is not None and not a.src: p.error('--top-k needs --from scores.csv')
-    set_seed(a.seed); model = _load(a.model, a.device, _remote(a.remote)); b = _batch(model, a)
-    if a.top_k is not None: tab = load_table(a.src)
-    else:
-        names = [c.name for c in parse_components(a.components, spec(model))]
-        tab = pd.DataFrame(dict(component=[c.name for c in components(spec(model))])).assign(score=0.)
-        tab['score'] = [-1. if c in names else 0. for c in tab.component]; tab['kind'] = [Component.parse(c).kind for c in tab.component]
-    k = a.top_k or len(names)
-    kinds = tuple(a.kinds.split(',')) if a.top_k is not None else ('head', 'mlp')
-    res = knockout_topk_vs_random(model, b, tab, k, a.random_draws, a.ablation, kinds, remote=_remote(a.remote), seed=a.seed)
-    save_json(dict(res, **provenance(model=a.model, seed=a.seed, pairs=str(a.pairs))), a.out)
-    print(f"{a.ablation} knockout of {', '.join(res['top'])} on {res['n']} pairs: accuracy {res['clean_accuracy']:.3f} -> "
-          f"{res['top_accuracy']:.3f}; random {k}: {res['random_mean']:.3f} ± {res['random_sd']:.3f} ({a.random_draws} draws) -> {a.out}")
-    return 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #ac26781a
 from __future__ import annotations
-import os, sys, json, time, hashlib, argparse, dataclasses, subprocess
+import os, sys, json, time, shutil, hashlib, dataclasses, subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
@@ -14,9 +14,9 @@ from .data import read_jsonl
 from .ranking import top_k
 
 # %% auto #0
-__all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'run_stage', 'run_stages', 'nbs_dir',
-           'run_notebooks', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks', 'study',
-           'reproduce_parser', 'cli_reproduce']
+__all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
+           'nbs_dir', 'run_notebooks', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks', 'study',
+           'merge_stage_times', 'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ class Run:
     @property
     def model(self):
         if self._model is None:
-            from arith_interp.data import load_for_cli
-            self._model = load_for_cli(self.model_name, device=self.device, remote=self.remote)
+            from arith_interp.models import load
+            self._model = load(self.model_name, device=self.device, remote=self.remote)
         return self._model
 
     def path(self, name:str)->Path:
@@ -93,7 +93,8 @@ class Run:
     def env(self)->dict:
         "The environment variables that hand this run to a notebook (see `Run.from_env`)"
         return {'ARITH_INTERP_MODEL': self.model_name, 'ARITH_INTERP_PAPER': str(Path(self.out).resolve()), 'ARITH_INTERP_BUDGET': self.budget.name,
-                'ARITH_INTERP_SEED': str(self.seed), 'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or ''}
+                'ARITH_INTERP_SEED': str(self.seed), 'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or '',
+                **({'ARITH_INTERP_DATA': str(self.data_root)} if self.data_root else {})}
 
     @classmethod
     def from_env(cls)->Run:
@@ -121,6 +122,7 @@ class Stage:
     deps: tuple = ()           # names of stages whose outputs it reads
     doc: str = ''
     src: tuple = ()            # source files (e.g. the stage's notebook): editing them re-runs the stage
+    caches: tuple = ()         # folders under `core.cache_dir` the stage reuses across runs: `--force` clears them
 
 def _record_path(run:Run, name:str)->Path: return Path(run.out)/'data'/'.stages'/f'{name}.json'
 
@@ -143,9 +145,16 @@ def is_cached(run:Run, st:Stage)->bool:
     return rec.get('key') == stage_key(run, st) and all(Path(f).exists() for f in rec.get('files', []))
 
 # %% ../nbs/14_reproduce.ipynb #043451d3
+def clear_caches(st:Stage)->list[Path]:
+    "Delete the cache folders `st` reuses across runs (so a forced stage recomputes everything); the folders deleted"
+    folders = [cache_dir()/name for name in st.caches if (cache_dir()/name).exists()]
+    for folder in folders: shutil.rmtree(folder)
+    return folders
+
 def run_stage(run:Run, st:Stage, force:bool=False)->dict:
-    "Run `st` unless cached; returns its record (with `status` 'ran' or 'cached')"
+    "Run `st` unless cached (`force`: recompute it, its reused caches cleared); returns its record with `status`"
     if not force and is_cached(run, st): return {**load_json(_record_path(run, st.name)), 'status': 'cached'}
+    if force: clear_caches(st)
     t0 = time.perf_counter(); files = [str(f) for f in (st.fn(run) or [])]
     rec = {'stage': st.name, 'key': stage_key(run, st), 'files': files, 'seconds': round(time.perf_counter() - t0, 1)}
     save_json(rec, _record_path(run, st.name))
@@ -186,14 +195,14 @@ def _snapshot(out:Path)->dict:
     return {str(p): p.stat().st_mtime_ns for d in ('data', 'figures') if (Path(out)/d).exists()
             for p in (Path(out)/d).rglob('*') if p.is_file() and '.stages' not in p.parts}
 
-def notebook_stage(name:str, nbs:list[str], deps=(), doc:str='', root:Path|None=None)->Stage:
+def notebook_stage(name:str, nbs:list[str], deps=(), doc:str='', root:Path|None=None, caches=())->Stage:
     "A stage that executes notebooks `nbs` (names under `root`, default nbs/) and returns the files they wrote"
     paths = [Path(root or nbs_dir())/nb for nb in nbs]
     def fn(run:Run):
         before = _snapshot(run.out)
         run_notebooks(paths, run.env())
         return sorted(f for f, t in _snapshot(run.out).items() if before.get(f) != t)
-    return Stage(name, fn, tuple(deps), doc, tuple(map(str, paths)))
+    return Stage(name, fn, tuple(deps), doc, tuple(map(str, paths)), tuple(caches))
 
 # %% ../nbs/14_reproduce.ipynb #2de1485b
 _BENCH = {  # benchmark -> (file, {measure: (path in the JSON, target or None)})
@@ -235,7 +244,7 @@ def study(report_fn=None)->list[Stage]:
               nb('locate', ['21_locate.ipynb'], ['data'], 'path / activation patching, AtP, knockout, faithfulness'),
               nb('lrp', ['22_lrp.ipynb'], ['data', 'locate'], 'AttnLRP relevance and agreement with patching'),
               nb('mechanism', ['23_mechanism.ipynb'], ['data', 'locate'], 'attention shares, MLP cosines, logit lens'),
-              nb('sft', ['24_sft.ipynb'], ['locate', 'baseline'], 'Precise SFT and its baselines'),
+              nb('sft', ['24_sft.ipynb'], ['locate', 'baseline'], 'Precise SFT and its baselines', caches=('sft_runs',)),
               nb('transfer', ['25_transfer.ipynb'], ['data', 'locate'], 'key-head knockout beyond the templates')]
     stages.append(Stage('benchmarks', bench_stage, doc='benchmark JSON -> benchmarks.csv', src=tuple(str(proj_root()/'benchmarks'/f) for f, _ in _BENCH.values())))
     stages.append(nb('figures', figure_notebooks(), [s.name for s in stages], 'one notebook per figure'))
@@ -243,27 +252,21 @@ def study(report_fn=None)->list[Stage]:
     return stages
 
 # %% ../nbs/14_reproduce.ipynb #c992cf96
-def reproduce_parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='arith-interp reproduce', description='Run the whole study; write <out>/data, <out>/figures and <out>/REPORT.md')
-    p.add_argument('--model', default='smollm2-135m', help="'smollm2-135m' (embedded), a Hub id, a local folder, or 'tiny' (smoke test)")
-    p.add_argument('--out', default='paper', help='output folder (data/, figures/, REPORT.md)')
-    g = p.add_mutually_exclusive_group()
-    g.add_argument('--quick', action='store_const', const='quick', dest='budget', help='smoke budget (< 5 min on a 2-core CPU)')
-    g.add_argument('--full', action='store_const', const='full', dest='budget', help="the paper's sizes (GPU or NDIF)")
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--device', default=None)
-    p.add_argument('--remote', default='False', choices=['False', 'local', 'True'], help='run interventions on NDIF (True) or its offline simulation (local)')
-    p.add_argument('--force', action='append', default=[], metavar='STAGE', help='recompute this stage (repeatable)')
-    p.add_argument('--only', action='append', default=None, metavar='STAGE', help='run only this stage (repeatable)')
-    return p
+def merge_stage_times(previous:pd.DataFrame|None, # the record so far (None: none yet)
+                      ran:pd.DataFrame, # rows of this invocation (stage, status, seconds, files)
+                      order:list[str], # stage names in study order
+                     )->pd.DataFrame:
+    "The stage-time record: this invocation's rows replace the same stages' rows, the rest are kept; `total` at the end"
+    kept = previous[~previous.stage.isin([*ran.stage, 'total'])] if previous is not None else ran.iloc[:0]
+    rows = pd.concat([kept, ran], ignore_index=True) if len(kept) else ran.reset_index(drop=True)
+    rank = {name: i for i, name in enumerate(order)}
+    rows = rows.sort_values('stage', key=lambda names: names.map(lambda n: rank.get(n, len(rank))), kind='stable')
+    total = {'stage': 'total', 'status': '', 'seconds': round(rows.seconds.sum(), 1), 'files': int(rows.files.sum())}
+    return pd.concat([rows, pd.DataFrame([total])], ignore_index=True)
 
-def cli_reproduce(argv:list[str]|None=None)->int:
-    "arith-interp reproduce: the whole study, cached and resumable"
-    a = reproduce_parser().parse_args(argv)
-    run = Run(a.model, Path(a.out), BUDGETS[a.budget or 'default'], a.seed, a.device, {'False': False, 'True': True, 'local': 'local'}[a.remote])
-    t0 = time.perf_counter()
-    times = run_stages(run, study(write_report), force=a.force, only=a.only)
-    times.loc[len(times)] = {'stage': 'total', 'status': '', 'seconds': round(times.seconds.sum(), 1), 'files': times.files.sum()}
-    times.to_csv(Path(a.out)/'stage_times.csv', index=False)
-    print(times.to_string(index=False)); print(f'this invocation: {time.perf_counter() - t0:.0f} s')
-    return 0
+def write_stage_times(out:Path, ran:pd.DataFrame, order:list[str])->pd.DataFrame:
+    "Merge `ran` into `<out>/stage_times.csv` (see `merge_stage_times`) and write it; the merged table"
+    path = Path(out)/'stage_times.csv'
+    times = merge_stage_times(pd.read_csv(path, keep_default_na=False) if path.exists() else None, ran, order)
+    with atomic_write(path) as f: times.to_csv(f, index=False, lineterminator='\n')
+    return times

@@ -4,14 +4,14 @@
 
 # %% ../nbs/11_sft.ipynb #5b4aa8eb
 from __future__ import annotations
-import os, re, json, math, time, random, shutil, argparse
+import os, re, json, math, time, random, shutil
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, save_model, load_model as load_weights
 from .core import *
 from .models import hf_module, model_name
 from .sites import *
-from .data import load_for_cli, left_pad, _pad_id
+from .data import left_pad, _pad_id
 from .ranking import top_k, random_heads
 from .benchmarks import load_benchmark
 from .evaluation import cot_prompt, cot_solution
@@ -21,7 +21,7 @@ __all__ = ['KV_DEFAULT', 'METHODS', 'select_components', 'component_slices', 'co
            'head_scales', 'delta_adapter', 'save_adapter', 'load_adapter', 'merge_adapter', 'gsm8k_examples',
            'arithmetic_examples', 'tokenize_examples', 'batch_order', 'collate', 'batch_at', 'Tuner', 'FullTuner',
            'lora_params_per_rank', 'lora_rank_for', 'LoraTuner', 'make_tuner', 'train', 'adapter_info', 'apply_adapter',
-           'run_sft', 'arith_accuracy', 'answer_loss', 'quick_eval', 'compare_methods', 'heads_ablation', 'cli_sft']
+           'run_sft', 'arith_accuracy', 'answer_loss', 'quick_eval', 'compare_methods', 'heads_ablation']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -467,27 +467,3 @@ def heads_ablation(load, ranking:pd.DataFrame, ks=(8, 16, 32), mlps:int=0, **kw)
     "Precise SFT on the top-k heads (plus top `mlps` MLPs) for each k"
     return pd.concat([compare_methods(load, _top(ranking, k) + (_top(ranking, mlps, 'mlp') if mlps else []),
                                       methods=('precise',), **kw).assign(k=k, mlps=mlps) for k in ks], ignore_index=True)
-
-# %% ../nbs/11_sft.ipynb #217a3e84
-def cli_sft(argv:list[str]|None=None)->int:
-    "arith-interp sft: Precise SFT of chosen components (or a baseline); writes an adapter folder"
-    p = argparse.ArgumentParser(prog='arith-interp sft', description=cli_sft.__doc__)
-    p.add_argument('--model', default='smollm2-135m'); p.add_argument('--device', default=None)
-    p.add_argument('--remote', default='false', help='fine-tuning runs locally; only False is meaningful')
-    p.add_argument('--components', default=None, help="names 'a14.h2,m24' or a ranking-table CSV")
-    p.add_argument('--top-k', type=int, default=None); p.add_argument('--mlps', default=None, help="'m23,m24' or a number of top MLPs")
-    p.add_argument('--method', default='precise', choices=METHODS); p.add_argument('--kv', default=KV_DEFAULT, choices=['shared', 'none'])
-    p.add_argument('--rescale', action='store_true', help='scale head gradients by H/h per layer')
-    p.add_argument('--steps', type=int, default=20); p.add_argument('--batch', type=int, default=8); p.add_argument('--seq', type=int, default=128)
-    p.add_argument('--lr', type=float, default=None); p.add_argument('--lora-r', type=int, default=None)
-    p.add_argument('--n-gsm8k', type=int, default=512); p.add_argument('--n-arith', type=int, default=512)
-    p.add_argument('--data', default=None); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--ckpt-every', type=int, default=10); p.add_argument('--out', required=True); p.add_argument('--resume', action='store_true')
-    a = p.parse_args(argv)
-    model = load_for_cli(a.model, a.device, a.remote)
-    mlps = int(a.mlps) if a.mlps and a.mlps.isdigit() else a.mlps
-    comps = select_components(model, a.components, a.top_k, mlps) if a.components or mlps else []
-    rec = run_sft(model, a.method, comps, a.out, a.steps, a.batch, a.seq, a.lr, a.n_gsm8k, a.n_arith, a.kv, a.rescale, a.lora_r,
-                  0.0, a.seed, a.ckpt_every, a.resume, a.data)
-    print(json.dumps({k: rec[k] for k in ('method', 'components', 'trainable_params', 'trainable_fraction', 'steps', 'seconds')} | {'final_loss': rec['losses'][-1] if rec['losses'] else None, 'out': a.out}))
-    return 0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_transfer.ipynb #6f6e17c3
 from __future__ import annotations
-import argparse, contextlib, math, random, re
+import contextlib, math, random, re
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -12,7 +12,7 @@ import torch
 from .core import *
 from .models import hf_module, model_name
 from .sites import *
-from .data import encode_pairs, tok_ids, left_pad, _pad_id, positions, load_for_cli, variant_pairs, make_pairs, calc_expressions, filter_correct
+from .data import encode_pairs, tok_ids, left_pad, _pad_id, positions, variant_pairs, make_pairs, calc_expressions, filter_correct
 from .benchmarks import load_benchmark, norm_number, BENCHMARKS
 from .patching import knockout, acts_trace, unpack
 from .ranking import random_heads
@@ -20,7 +20,7 @@ from .evaluation import wilson, _cont_tokens
 
 # %% auto #0
 __all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'next_token_hits', 'loglik', 'mc_hits', 'first_number',
-           'math_prompt', 'math_hits', 'transfer', 'drops', 'transfer_sets', 'transfer_parser', 'cli_transfer']
+           'math_prompt', 'math_hits', 'transfer', 'drops', 'transfer_sets']
 
 # %% ../nbs/10_transfer.ipynb #7f8bfc93
 @contextlib.contextmanager
@@ -193,25 +193,3 @@ def transfer_sets(model, names:list[str], limit:int=50, seed:int=0, data=None)->
         elif n in NEXT_TOKEN_SETS: out[n] = variant_pairs(tk, n, limit, seed=seed)
         else: out[n] = load_benchmark(check_choice('set', n, [*NEXT_TOKEN_SETS, *BENCHMARKS]), 'test', data, limit=limit)
     return out
-
-def transfer_parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='arith-interp transfer', description='Knock out key components and measure accuracy on transfer sets')
-    p.add_argument('--model', default='smollm2-135m'); p.add_argument('--device'); p.add_argument('--remote', default='False')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--out', default='transfer.json')
-    p.add_argument('--components', required=True, help="key components, e.g. 'a14.h2,a21.h2'")
-    p.add_argument('--sets', default='multidigit,decimal,timespan,power', help=f"comma list of {', '.join([*NEXT_TOKEN_SETS, *BENCHMARKS])}")
-    p.add_argument('--limit', type=int, default=50, help='items per set'); p.add_argument('--n-random', type=int, default=3)
-    p.add_argument('--data', help='data folder (default ARITH_INTERP_DATA)'); p.add_argument('--max-new-tokens', type=int, default=16)
-    return p
-
-def cli_transfer(argv:list[str]|None=None)->int:
-    "Run `transfer` from the command line; writes OUT (json) and OUT's .csv table with provenance"
-    a = transfer_parser().parse_args(argv)
-    model = load_for_cli(a.model, a.device, a.remote); set_seed(a.seed)
-    df = transfer(model, transfer_sets(model, [x for x in a.sets.split(',') if x], a.limit, a.seed, a.data),
-                  a.components, a.n_random, a.seed, max_new_tokens=a.max_new_tokens)
-    meta = provenance(model=a.model, seed=a.seed, components=a.components, limit=a.limit, n_random=a.n_random, sets=a.sets)
-    save_table(df, Path(a.out).with_suffix('.csv'), **meta); dr = drops(df)
-    save_json({'meta': meta, 'table': df.to_dict('records'), 'drops': dr.to_dict('records')}, a.out)
-    print(dr[['set', 'n', 'base', 'key', 'key_rel_drop', 'random_rel_drop', 'random_rel_drop_sd']].to_string(index=False, float_format='%.3f'))
-    return 0

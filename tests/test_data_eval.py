@@ -3,9 +3,10 @@ import json, os
 from pathlib import Path
 import pytest
 from arith_interp.core import proj_root
-from arith_interp.data import cli_data, read_jsonl, encode_pairs, make_pairs, tok_ids
+from arith_interp.cli import cli_data, cli_evaluate
+from arith_interp.data import read_jsonl, encode_pairs, make_pairs, tok_ids
 from arith_interp.models import digit_tokenizer
-from arith_interp.evaluation import cli_evaluate, extract_number, wilson
+from arith_interp.evaluation import extract_number, wilson
 from arith_interp.benchmarks import load_benchmark, gsm8k_answer
 
 DATA = os.environ.get('ARITH_INTERP_DATA') or str(Path(proj_root()).parent/'shared'/'data')

@@ -65,7 +65,7 @@ def test_remote_local_matches_local(setup):
 
 def test_cli_subprocess(tmp_path):
     m = tiny_model(); write_jsonl(make_pairs(m.tokenizer, ops=('+',), n=6, cf='resample', seed=0), tmp_path/'p.jsonl')
-    run = lambda *a: subprocess.run([sys.executable, '-c', 'import sys; from arith_interp.ranking import cli_locate, cli_knockout; '
+    run = lambda *a: subprocess.run([sys.executable, '-c', 'import sys; from arith_interp.cli import cli_locate, cli_knockout; '
                                      f'sys.exit({a[0]}(sys.argv[1:]))', *a[1:]], capture_output=True, text=True)
     r = run('cli_locate', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--method', 'act', '--metric', 'prob', '--out', str(tmp_path/'s.csv'))
     assert r.returncode == 0, r.stderr

@@ -67,7 +67,7 @@ def test_lora_budget_and_merge(tmp_path):
 
 def test_cli_subprocess(tmp_path):
     out = tmp_path/'ad'
-    r = subprocess.run([sys.executable, '-c', 'import sys; from arith_interp.sft import cli_sft; sys.exit(cli_sft())',
+    r = subprocess.run([sys.executable, '-c', 'import sys; from arith_interp.cli import cli_sft; sys.exit(cli_sft())',
                         '--model', 'tiny', '--components', 'a0.h1,a1.h2', '--mlps', 'm1', '--steps', '3', '--batch', '4', '--seq', '16',
                         '--n-gsm8k', '0', '--n-arith', '16', '--ckpt-every', '1', '--out', str(out)], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
@@ -89,7 +89,8 @@ def test_full_save_with_tied_embeddings(tmp_path):
 
 def test_evaluate_with_adapter(tmp_path):
     "`arith-interp evaluate --adapter` merges the trained slices: same result as evaluating the merged model directly"
-    from arith_interp.evaluation import cli_evaluate, evaluate
+    from arith_interp.cli import cli_evaluate
+    from arith_interp.evaluation import evaluate
     m = tiny_model(); t = make_tuner(m, 'precise', COMPS)
     train(m, t, _data(m), steps=2, batch=8, lr=5e-2); t.save(tmp_path/'ad', model=model_name(m)); t.merge()
     assert cli_evaluate(['--model', 'tiny', '--suite', 'arith', '--limit', '4', '--adapter', str(tmp_path/'ad'), '--out', str(tmp_path/'r.json')]) == 0
