@@ -14,7 +14,7 @@ from .models import default_remote, load_model, tiny_model
 # %% auto #0
 __all__ = ['FIELDS', 'OPS', 'STYLES', 'COUNTERFACTUALS', 'NULLS', 'FIXED_SHOTS', 'VARIANTS', 'check_record', 'templates',
            'render', 'tok_ids', 'answer_token', 'null_prompt', 'result', 'operand_pairs', 'split_pairs', 'shot_pairs',
-           'fewshot_prefix', 'make_pair', 'make_pairs', 'write_jsonl', 'read_jsonl', 'PairBatch', 'left_pad',
+           'fewshot_prefix', 'make_pair', 'make_pairs', 'write_jsonl', 'read_jsonl', 'PairBatch', 'pad_id', 'left_pad',
            'encode_pairs', 'positions', 'last_logits', 'filter_correct', 'calc_expressions', 'first_token',
            'variant_pairs', 'load_for_cli', 'data_parser', 'cli_data']
 
@@ -200,7 +200,8 @@ class PairBatch:
         m = self.mask[i]; k = int((m.sum(0) == 0).sum())   # all-padding columns on the left
         return PairBatch(self.clean[i][:, k:], self.corrupt[i][:, k:], m[:, k:], self.answer[i], self.corrupt_answer[i], recs)
 
-def _pad_id(tokenizer)->int:
+def pad_id(tokenizer)->int:
+    "The padding token id of `tokenizer`: its pad token, else its end-of-sequence token"
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 def left_pad(seqs:list[list[int]], pad_id:int)->tuple[torch.Tensor, torch.Tensor]:
@@ -220,7 +221,7 @@ def encode_pairs(tokenizer, records:list[dict])->PairBatch:
         x, y = answer_token(tokenizer, r['clean'], r['answer']), answer_token(tokenizer, r['corrupt'], r['corrupt_answer'])
         if x is None or y is None: raise ValueError(f"record {i}: answer {r['answer']!r} / corrupt_answer {r['corrupt_answer']!r} is not a single token after its prompt")
         cl.append(a); co.append(b); ans.append(x); cans.append(y)
-    (c, m), (k, _) = left_pad(cl, _pad_id(tokenizer)), left_pad(co, _pad_id(tokenizer))
+    (c, m), (k, _) = left_pad(cl, pad_id(tokenizer)), left_pad(co, pad_id(tokenizer))
     return PairBatch(c, k, m, torch.tensor(ans), torch.tensor(cans), list(records))
 
 # %% ../nbs/03_data.ipynb #5124c9d7
