@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluation.ipynb #19556e9a
 from __future__ import annotations
-import re, math, argparse
+import re, math, inspect, argparse
 from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
 from transformers import StoppingCriteria, StoppingCriteriaList
@@ -116,7 +116,7 @@ ANSWER_CUE = re.compile(rf'(?:answer is|####)\s*:?\s*({NUMBER.pattern})', re.I)
 
 def numbers(text:str)->list[str]:
     "Every number in `text`, in order, normalised (`benchmarks.norm_number`)"
-    return [norm_number(s.strip(',')) for s in NUMBER.findall(text.replace('$', ''))]
+    return [norm_number(s.strip(',')) for s in NUMBER.findall(text)]
 
 def first_number(text:str)->str|None:
     "The first number in `text`, normalised; None if none"
@@ -125,7 +125,7 @@ def first_number(text:str)->str|None:
 
 def extract_number(text:str)->str|None:
     "The answer number in generated `text` (after 'answer is' / '####', else the last number), normalised; None if none"
-    text = text.replace('$', '')
+    text = text.replace('$', '')   # '$1,200' and '-$5' are amounts
     cue = ANSWER_CUE.search(text)
     if cue:
         return norm_number(cue[1].strip(','))
@@ -184,7 +184,7 @@ def generate(model, # an nnsight model (its HF module generates)
              stop=COT_STOP, # stop sequences
              batch_size:int=8, # prompts per batch
             )->list[str]:
-    "Greedy continuations of `prompts` (batched by prompt length, KV cache, left padding), cut at the first stop sequence"
+    "Greedy continuations of `prompts` (batched by length, KV cache, left padding), cut at the first stop sequence"
     hf, out = hf_module(model), [None] * len(prompts)
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))   # longest first: similar lengths share a batch
     for start in progress(range(0, len(order), batch_size), desc='generate'):
@@ -246,7 +246,8 @@ def seq_logprobs(model, # an nnsight model
                 )->list[float]:
     "Summed log-probability of the last `k` tokens of each sequence, whole sequences through nnsight"
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i][0]))
-    starts, pad = range(0, len(order), batch_size), pad_id(model.tokenizer)   # outside the session: its body may run remotely
+    starts = range(0, len(order), batch_size)
+    pad = pad_id(model.tokenizer)   # outside the session, whose body may run remotely
     with torch.no_grad(), model.session(remote=default_remote(model, remote)):
         saved = nnsight.save([])
         for start in progress(starts, desc='loglik'):
@@ -281,6 +282,27 @@ def _right_pad(seqs:list[list[int]], pad:int)->tuple[torch.Tensor, torch.Tensor]
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], dtype=torch.long)
     return ids, mask
 
+def _cache_name(hf)->str:
+    "The KV cache's name in the forward's arguments and output: `cache` (transformers >= 5.24) or `past_key_values`"
+    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
+
+def _later_logprobs(hf, # the bare HF model
+                    cache, # the prefixes' key/value cache, [G, ...]
+                    prefix_mask:torch.Tensor, # [G, P] left-padded prefix mask
+                    rows:torch.Tensor, # [N] the prefix of each sequence
+                    rest_ids:torch.Tensor, # [N, R] right-padded rest tokens (R > 1)
+                    rest_mask:torch.Tensor, # [N, R]
+                   )->torch.Tensor:
+    "Log-probability `[N, R-1]` of rest tokens 1.. given their prefix (its cache expanded to rows) and the rest before"
+    device = next(hf.parameters()).device
+    cache.reorder_cache(rows.to(device))                                   # [G, ...] -> [N, ...]
+    inputs = rest_ids[:, :-1]                                              # the last rest token predicts nothing needed
+    start = prefix_mask.sum(1)[rows]                                       # [N]: prefix length = first rest position
+    attention = torch.cat([prefix_mask[rows], rest_mask[:, :-1]], 1)
+    logits = hf(input_ids=inputs.to(device), attention_mask=attention.to(device), **{_cache_name(hf): cache},
+                position_ids=(start[:, None] + torch.arange(inputs.shape[1])).to(device)).logits
+    return logits.float().log_softmax(-1).gather(-1, rest_ids[:, 1:, None].to(device))[..., 0]
+
 @torch.no_grad()
 def _prefix_batch_logprobs(hf, # the bare HF model
                            prefixes:list[list[int]], # [G] shared prefixes
@@ -288,21 +310,18 @@ def _prefix_batch_logprobs(hf, # the bare HF model
                            rows:torch.Tensor, # [N] the prefix (group) of each sequence
                            pad:int, # padding token id
                           )->torch.Tensor:
-    "Log-probability `[N, R]` of each rest token (right padded): prefixes encoded once, their cache expanded to the rows"
+    "Log-probability `[N, R]` of each rest token (right padded): prefixes encoded once, their cache expanded to rows"
     device = next(hf.parameters()).device
     ids, mask = left_pad(prefixes, pad)
     out = hf(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device),
              use_cache=True, logits_to_keep=1)
-    first = out.logits[:, -1].float().log_softmax(-1)[rows.to(device)]           # [N, vocab]: p(first rest token)
-    cache = out.past_key_values
-    cache.reorder_cache(rows.to(device))                                           # [G, ...] -> [N, ...]
+    first = out.logits[:, -1].float().log_softmax(-1)[rows.to(device)]    # [N, vocab]: p(first rest token | prefix)
     rest_ids, rest_mask = _right_pad(rests, pad)
-    start = mask.sum(1)[rows]                                                      # [N]: prefix length = first rest position
-    logits = hf(input_ids=rest_ids.to(device), attention_mask=torch.cat([mask[rows], rest_mask], 1).to(device),
-                position_ids=(start[:, None] + torch.arange(rest_ids.shape[1])).to(device), past_key_values=cache).logits
-    later = logits[:, :-1].float().log_softmax(-1)                                 # [N, R-1, vocab]: p(rest token j+1)
-    rest_ids = rest_ids.to(device)
-    return torch.cat([first.gather(1, rest_ids[:, :1]), later.gather(-1, rest_ids[:, 1:, None])[..., 0]], 1).cpu()
+    token_logprobs = [first.gather(1, rest_ids[:, :1].to(device))]
+    if rest_ids.shape[1] > 1:
+        cache = getattr(out, _cache_name(hf))
+        token_logprobs.append(_later_logprobs(hf, cache, mask, rows, rest_ids, rest_mask))
+    return torch.cat(token_logprobs, 1).cpu()
 
 def _batches_by_length(groups:list[tuple[list[int], list[int]]], batch_size:int)->list[list[int]]:
     "Group indices, longest prefix first, in batches of at most `batch_size` sequences (at least one group each)"
@@ -319,7 +338,7 @@ def prefix_logprobs(model, # an nnsight model (its HF module runs; its forward h
                     items:list[list[tuple[list[int], int]]], # per item: its sequences (token ids, tokens to score)
                     batch_size:int=16, # sequences per forward
                    )->list[list[float]]:
-    "Summed log-probability of the last `k` tokens of each sequence of each item, each item's shared prefix encoded once"
+    "Summed log-probability of the last `k` tokens of each sequence of each item, its shared prefix encoded once"
     groups = []                                                                    # (prefix ids, [(item, index)])
     for i, seqs in enumerate(items):
         for length, members in _shared_groups(seqs):
@@ -355,7 +374,7 @@ def eval_mc(model, # an nnsight model
             batch_size:int=16, # sequences per forward
             remote=None, # None: the model's default
            )->list[dict]:
-    "Per-item records: id, label, predicted choice by log-likelihood (`pred`) and by per-character log-likelihood (`pred_norm`)"
+    "Per-item records: id, label, choice log-likelihoods, predicted choice (`pred`) and per character (`pred_norm`)"
     records = []
     for it, logprobs in zip(items, choice_logprobs(model, items, batch_size, remote)):
         per_char = [lp / max(1, len(c)) for lp, c in zip(logprobs, it['continuations'])]
@@ -376,7 +395,7 @@ def answer_loss(model, # an nnsight or HF model
     return float(np.mean(losses))
 
 # %% ../nbs/05_evaluation.ipynb #f8a20195
-ARITH_FORMAT = dict(k_shot=4, shots='fixed')   # best of the measured candidates (20_baseline, paper/data/baseline_fewshot.csv)
+ARITH_FORMAT = dict(k_shot=4, shots='fixed')   # best measured candidate (20_baseline, paper/data/baseline_fewshot.csv)
 SUITES = ('arith', 'math', 'general')
 OP_NAMES = {'+': 'add', '-': 'sub', '*': 'mul', '/': 'div', 'all': 'all'}
 
@@ -429,7 +448,8 @@ def eval_math(model, # an nnsight model
     shots = cot_shots(k_shot, data) if k_shot else ''
     rows, items = [], {}
     for name in sets:
-        items[name] = eval_generation(model, load_benchmark(name, 'test', data, limit), shots, max_new_tokens, batch_size)
+        problems = load_benchmark(name, 'test', data, limit)
+        items[name] = eval_generation(model, problems, shots, max_new_tokens, batch_size)
         rows.append(acc_row([e['correct'] for e in items[name]], suite='math', dataset=name))
     return rows, items
 
@@ -444,8 +464,9 @@ def eval_general(model, # an nnsight model
     rows, items = [], {}
     for name in sets:
         items[name] = records = eval_mc(model, load_benchmark(name, 'test', data, limit), batch_size, remote)
-        rows += [acc_row([e['correct'] for e in records], suite='general', dataset=name),
-                 acc_row([e['correct_norm'] for e in records], suite='general', dataset=name) | dict(metric='accuracy_norm')]
+        by_logprob = acc_row([e['correct'] for e in records], suite='general', dataset=name)
+        per_char = acc_row([e['correct_norm'] for e in records], suite='general', dataset=name)
+        rows += [by_logprob, per_char | dict(metric='accuracy_norm')]
     return rows, items
 
 # %% ../nbs/05_evaluation.ipynb #2603c457
@@ -476,7 +497,8 @@ def evaluate(model, # an nnsight model (possibly fine-tuned)
     "Run `suites` on `model`; tidy rows (suite, dataset, metric, value, lo, hi, n), saved to `out` if given"
     rows, items = [], {}
     for suite in suites:
-        suite_rows, suite_items = _run_suite(model, suite, limit, data, seed, k_shot, max_new_tokens, batch_size, remote)
+        suite_rows, suite_items = _run_suite(model, suite, limit=limit, data=data, seed=seed, k_shot=k_shot,
+                                             max_new_tokens=max_new_tokens, batch_size=batch_size, remote=remote)
         rows += suite_rows
         items.update(suite_items)
         if out:   # after each suite: resumable
