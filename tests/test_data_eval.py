@@ -53,3 +53,16 @@ def test_extract_number_on_real_gsm8k():
 def test_wilson_edges():
     assert wilson(0, 0) != wilson(0, 0)                   # nan for n = 0
     lo, hi = wilson(10, 10); assert hi == pytest.approx(1.0) and 0.69 < lo < 0.73
+
+@needs_data
+def test_shared_prefix_loglik_matches_whole_sequences():
+    "The shared-prefix scorer (local) gives the whole-sequence nnsight scorer's log-likelihoods on every general set"
+    from arith_interp.models import tiny_model
+    from arith_interp.benchmarks import GENERAL
+    from arith_interp.evaluation import choice_logprobs
+    tm = tiny_model()
+    for name in GENERAL:
+        items = load_benchmark(name, 'test', DATA, limit=3)
+        cached, whole = choice_logprobs(tm, items, batch_size=4), choice_logprobs(tm, items, batch_size=4, remote='local')
+        assert [len(c) for c in cached] == [len(it['contexts']) for it in items]
+        assert max(abs(a - b) for c, w in zip(cached, whole) for a, b in zip(c, w)) < 1e-4, name
