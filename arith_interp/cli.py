@@ -255,7 +255,8 @@ def evaluate_parser()->argparse.ArgumentParser:
 def cli_evaluate(argv:list[str]|None=None)->int:
     "`arith-interp evaluate`: run suites and write the results (JSON with per-item JSONL, or CSV)"
     from arith_interp.models import load, model_info, model_name
-    from arith_interp.evaluation import evaluate, with_adapter
+    from arith_interp.evaluation import evaluate
+    from arith_interp.sft import with_adapter
     args = evaluate_parser().parse_args(argv)
     out = output_file(args.out, 'evaluate', ('json', 'csv'))
     check_outputs(planned_files(out), args.overwrite)

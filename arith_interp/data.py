@@ -15,8 +15,8 @@ from .models import default_remote
 __all__ = ['FIELDS', 'REQUIRED', 'OPS', 'STYLES', 'COUNTERFACTUALS', 'NULLS', 'FIXED_SHOTS', 'VARIANTS', 'needed_fields',
            'check_record', 'templates', 'render', 'tok_ids', 'answer_token', 'null_prompt', 'result', 'operand_pairs',
            'split_pairs', 'shot_pairs', 'fewshot_prefix', 'make_pair', 'make_pairs', 'write_jsonl', 'read_jsonl',
-           'PairBatch', 'left_pad', 'encode_pairs', 'positions', 'last_logits', 'filter_correct', 'calc_expressions',
-           'first_token', 'variant_pairs']
+           'PairBatch', 'pad_id', 'left_pad', 'encode_pairs', 'positions', 'last_logits', 'filter_correct',
+           'calc_expressions', 'first_token', 'variant_pairs']
 
 # %% ../nbs/03_data.ipynb #7ce47eeb
 FIELDS = ('clean', 'corrupt', 'answer', 'corrupt_answer', 'op', 'template', 'style', 'variant')   # what we write
@@ -243,7 +243,8 @@ class PairBatch:
         return PairBatch(self.clean[i][:, k:], self.corrupt[i][:, k:], m[:, k:], self.answer[i], self.corrupt_answer[i],
                          recs)
 
-def _pad_id(tokenizer)->int:
+def pad_id(tokenizer)->int:
+    "The padding token id of `tokenizer`: its pad token, else its end-of-sequence token"
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
 def left_pad(seqs:list[list[int]], pad_id:int)->tuple[torch.Tensor, torch.Tensor]:
@@ -277,8 +278,8 @@ def encode_pairs(tokenizer, records:list[dict])->PairBatch:
         raise ValueError("encode_pairs: no records given")
     cleans, corrupts, answers, corrupt_answers = zip(*[_encode_record(tokenizer, record, index)
                                                        for index, record in enumerate(records)])
-    clean_ids, mask = left_pad(cleans, _pad_id(tokenizer))
-    corrupt_ids, _ = left_pad(corrupts, _pad_id(tokenizer))
+    clean_ids, mask = left_pad(cleans, pad_id(tokenizer))
+    corrupt_ids, _ = left_pad(corrupts, pad_id(tokenizer))
     return PairBatch(clean_ids, corrupt_ids, mask, torch.tensor(answers), torch.tensor(corrupt_answers), list(records))
 
 # %% ../nbs/03_data.ipynb #5124c9d7

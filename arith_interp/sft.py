@@ -9,19 +9,20 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, save_model, load_model as load_weights
 from .core import *
-from .models import hf_module, model_name
+from .models import hf_module, model_name, tag_model
 from .sites import *
-from .data import left_pad, _pad_id
+from .data import left_pad, pad_id
 from .ranking import top_k, random_heads
 from .benchmarks import load_benchmark
-from .evaluation import cot_prompt, cot_solution
+from .evaluation import cot_prompt, cot_solution, answer_hits, answer_loss
 
 # %% auto #0
 __all__ = ['KV_DEFAULT', 'METHODS', 'select_components', 'component_slices', 'component_masks', 'mask_summary', 'DeltaAdapter',
            'head_scales', 'delta_adapter', 'save_adapter', 'load_adapter', 'merge_adapter', 'gsm8k_examples',
            'arithmetic_examples', 'tokenize_examples', 'batch_order', 'collate', 'batch_at', 'Tuner', 'FullTuner',
            'lora_params_per_rank', 'lora_rank_for', 'LoraTuner', 'make_tuner', 'train', 'adapter_info', 'apply_adapter',
-           'run_sft', 'arith_accuracy', 'answer_loss', 'quick_eval', 'compare_methods', 'heads_ablation']
+           'run_sft', 'answer_batches', 'arith_accuracy', 'quick_eval', 'with_adapter', 'compare_methods',
+           'heads_ablation']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -407,36 +408,38 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     tuner.merge(); return rec
 
 # %% ../nbs/11_sft.ipynb #53e158d4
-@torch.no_grad()
-def arith_accuracy(model, examples:list[dict], batch:int=32, max_new:int=6)->float:
-    "Exact-match accuracy of greedy answers to `a op b=` prompts (left-padded batches, plain HF forward)"
-    hf, tok, ok = hf_module(model), model.tokenizer, 0
-    pad = _pad_id(tok)
-    for i in range(0, len(examples), batch):
-        ex = examples[i:i+batch]
-        ids, mask = left_pad([tok(e['prompt'], add_special_tokens=False)['input_ids'] for e in ex], pad); T = ids.shape[1]
-        gen = hf.generate(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), max_new_tokens=max_new, do_sample=False, pad_token_id=pad)[:, T:]
-        ok += sum(_first_int(tok.decode(g, skip_special_tokens=True)) == e['answer'] for g, e in zip(gen, ex))
-    return ok / max(1, len(examples))
+def answer_batches(tokenizer, # the model's tokenizer
+                   examples:list[dict], # `{'prompt', 'answer'}` dicts
+                   seq:int=256, # maximum tokens per example
+                   batch_size:int=8, # examples per batch
+                  )->list[dict]:
+    "Right-padded batches of `examples` labelled on the answer tokens only (for `evaluation.answer_loss`)"
+    data = tokenize_examples(tokenizer, examples, seq)
+    return [collate(data[i:i + batch_size], pad_id(tokenizer)) for i in range(0, len(data), batch_size)]
 
-def _first_int(s:str)->str|None:
-    m = re.match(r'\s*(-?\d+)', s); return m[1] if m else None
-
-@torch.no_grad()
-def answer_loss(model, examples:list[dict], seq:int=256, batch:int=8)->float:
-    "Mean answer-token cross-entropy (teacher forcing) on `examples`"
-    hf, data = hf_module(model), tokenize_examples(model.tokenizer, examples, seq)
-    pad, ls = model.tokenizer.pad_token_id or 0, []
-    for i in range(0, len(data), batch):
-        b = {k: v.to(hf.device) for k, v in collate(data[i:i+batch], pad).items()}; ls.append(hf(**b).loss.item())
-    return float(np.mean(ls))
+def arith_accuracy(model, # a (possibly fine-tuned) model
+                   examples:list[dict], # `arithmetic_examples` problems
+                   batch_size:int=32, # prompts per batch
+                   max_new_tokens:int=6, # tokens per answer at most
+                  )->float:
+    "Exact-match accuracy of greedy answers to `a op b=` prompts (`evaluation.answer_hits`)"
+    prompts, golds = [e['prompt'] for e in examples], [e['answer'] for e in examples]
+    return sum(answer_hits(model, prompts, golds, max_new_tokens, batch_size)) / max(1, len(examples))
 
 def quick_eval(model, n:int=100, seed:int=1234, data_path=None)->dict:
     "Held-out arithmetic accuracy (n problems) and GSM8K-test answer loss (n//4 problems)"
-    r = {'arith_acc': arith_accuracy(model, arithmetic_examples(n, seed)), 'n_arith': n}
-    try: r.update(gsm8k_test_loss=answer_loss(model, gsm8k_examples(n // 4, seed, 'test', data_path)), n_gsm8k=n // 4)
-    except FileNotFoundError: pass
-    return r
+    result = {'arith_acc': arith_accuracy(model, arithmetic_examples(n, seed)), 'n_arith': n}
+    try:
+        gsm8k = gsm8k_examples(n // 4, seed, 'test', data_path)
+    except FileNotFoundError:
+        return result
+    return result | {'gsm8k_test_loss': answer_loss(model, answer_batches(model.tokenizer, gsm8k)), 'n_gsm8k': n // 4}
+
+def with_adapter(model, path:str|Path):
+    "`model` with the fine-tuning result in folder `path` merged, its name marking the adapter"
+    apply_adapter(model, path)
+    tag_model(model, f"{model_name(model)}+{Path(path).name}")
+    return model
 
 # %% ../nbs/11_sft.ipynb #77add45b
 def _tidy(meta:dict, res)->list[dict]:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_transfer.ipynb #6f6e17c3
 from __future__ import annotations
-import contextlib, math, random, re
+import contextlib, math, random
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -12,15 +12,15 @@ import torch
 from .core import *
 from .models import hf_module, model_name
 from .sites import *
-from .data import encode_pairs, tok_ids, left_pad, _pad_id, positions, variant_pairs, make_pairs, calc_expressions, filter_correct
-from .benchmarks import load_benchmark, norm_number, BENCHMARKS
+from .data import encode_pairs, tok_ids, left_pad, pad_id, positions, variant_pairs, make_pairs, calc_expressions, filter_correct
+from .benchmarks import load_benchmark, BENCHMARKS
 from .patching import knockout, acts_trace, unpack
 from .ranking import random_heads
-from .evaluation import wilson, _cont_tokens
+from .evaluation import wilson, eval_mc, answer_hits, next_token_hits
 
 # %% auto #0
-__all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'next_token_hits', 'loglik', 'mc_hits', 'first_number',
-           'math_prompt', 'math_hits', 'transfer', 'drops', 'transfer_sets']
+__all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'mc_hits', 'math_prompt', 'math_hits', 'transfer', 'drops',
+           'transfer_sets']
 
 # %% ../nbs/10_transfer.ipynb #7f8bfc93
 @contextlib.contextmanager
@@ -67,7 +67,7 @@ def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, to
     hooks += [hf_module(mlp_site(hf, L)).register_forward_hook(lambda m, a, o, L=L: cur.__setitem__(('m', L), o)) for L in range(s.n_layers)]
     try:
         for i in range(0, len(texts), batch_size):
-            ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i+batch_size]], _pad_id(tk))
+            ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i+batch_size]], pad_id(tk))
             with torch.no_grad(): hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), position_ids=positions(mask).to(hf.device))
             w = mask.to(hf.device).float()[..., None]; n += w.sum().item()
             for L in range(s.n_layers): zs[L] += (cur[('z', L)].float() * w).sum((0, 1)).cpu(); ms[L] += (cur[('m', L)].float() * w).sum((0, 1)).cpu()
@@ -75,60 +75,29 @@ def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, to
         for h in hooks: h.remove()
     return zs / n, ms / n
 
-# %% ../nbs/10_transfer.ipynb #86190779
-def next_token_hits(model, batch, batch_size:int=32)->torch.Tensor:
-    "Bool `[B]`: argmax next token == answer, by plain forwards (use inside `ablate` to ablate)"
-    hf, out = hf_module(model), []
-    for i in range(0, len(batch.answer), batch_size):
-        ids, mask = batch.clean[i:i+batch_size].to(hf.device), batch.mask[i:i+batch_size].to(hf.device)
-        with torch.no_grad(): lg = hf(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1).logits[:, -1]
-        check_finite(lg, 'next-token logits', model_name(model))
-        out.append(lg.argmax(-1).cpu() == batch.answer[i:i+batch_size])
-    return torch.cat(out)
-
 # %% ../nbs/10_transfer.ipynb #5e263e1d
-def loglik(model, contexts:list[str], continuations:list[str])->torch.Tensor:
-    "Summed log-probability `[N]` of each continuation after its context (one padded forward)"
-    tk, hf = model.tokenizer, hf_module(model)
-    seqs, ns = zip(*[_cont_tokens(tk, c, x) for c, x in zip(contexts, continuations)])   # as `evaluation.eval_mc` tokenises
-    ids, mask = left_pad(seqs, _pad_id(tk))
-    with torch.no_grad(): lp = hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), position_ids=positions(mask).to(hf.device)).logits.float().log_softmax(-1).cpu()
-    tok_lp = lp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]       # [N, T-1]: log p(token t+1)
-    return check_finite(torch.stack([tok_lp[i, -n:].sum() for i, n in enumerate(ns)]), 'log-likelihoods', model_name(model))
-
-def mc_hits(model, items:list[dict], batch_items:int=8)->list[bool]:
-    "Per item: does the label's continuation have the highest log-likelihood? (`batch_items` items per forward)"
-    out = []
-    for i in progress(range(0, len(items), batch_items), desc='mc'):
-        its = items[i:i+batch_items]
-        ll = loglik(model, [c for it in its for c in it['contexts']], [x for it in its for x in it['continuations']]).split([len(it['contexts']) for it in its])
-        out += [int(l.argmax()) == it['label'] for l, it in zip(ll, its)]
-    return out
+def mc_hits(model, # an nnsight model (run locally, so `ablate`'s hooks apply)
+            items:list[dict], # multiple-choice items (contexts, continuations, label)
+            batch_size:int=16, # sequences per forward
+           )->list[bool]:
+    "Per item: does the label's continuation have the highest log-likelihood? (`evaluation.eval_mc`)"
+    return [record['correct'] for record in eval_mc(model, items, batch_size, remote=False)]
 
 # %% ../nbs/10_transfer.ipynb #5ce7bca2
-_NUMBER = re.compile(r'-?\d[\d,]*(?:\.\d+)?')
-
-def first_number(text:str)->str|None:
-    "The first number in `text`, normalised (commas dropped), or None"
-    m = _NUMBER.search(text)
-    return norm_number(m[0].replace(',', '')) if m else None
-
 def math_prompt(question:str, shots:list[dict]=())->str:
     "A `Question: ... Answer:` prompt with worked `shots` (dicts with question, answer)"
-    return ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots) + f"Question: {question}\nAnswer:"
+    worked = ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
+    return worked + f"Question: {question}\nAnswer:"
 
-def math_hits(model, items:list[dict], shots:list[dict]=(), max_new_tokens:int=16, batch_size:int=8)->list[bool]:
-    "Per item: is the first number greedily generated after the prompt the gold answer?"
-    tk, hf, out = model.tokenizer, hf_module(model), []
-    for i in progress(range(0, len(items), batch_size), desc='math'):
-        chunk = items[i:i+batch_size]
-        ids, mask = left_pad([tok_ids(tk, math_prompt(it['question'], shots)) for it in chunk], _pad_id(tk))
-        with torch.no_grad():
-            gen = hf.generate(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), max_new_tokens=max_new_tokens,
-                              do_sample=False, pad_token_id=_pad_id(tk))
-        texts = tk.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)
-        out += [first_number(t.split('\n')[0]) == norm_number(str(it['answer'])) for t, it in zip(texts, chunk)]
-    return out
+def math_hits(model, # an nnsight model (run locally, so `ablate`'s hooks apply)
+              items:list[dict], # word problems (question, answer)
+              shots:list[dict]=(), # worked examples
+              max_new_tokens:int=16, # tokens per answer at most
+              batch_size:int=8, # prompts per batch
+             )->list[bool]:
+    "Per item: is the first number of the greedy answer's first line the gold answer? (`evaluation.answer_hits`)"
+    prompts = [math_prompt(it['question'], shots) for it in items]
+    return answer_hits(model, prompts, [it['answer'] for it in items], max_new_tokens, batch_size)
 
 # %% ../nbs/10_transfer.ipynb #ebc2bbc1
 def _next_token_rows(model, name, records, conds, seed)->list[dict]:

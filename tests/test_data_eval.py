@@ -90,3 +90,15 @@ def test_written_files_get_the_umask_mode_not_0600(tmp_path):
     finally:
         os.umask(old)
     assert {oct(p.stat().st_mode & 0o777) for p in paths} == {'0o644'}
+@needs_data
+def test_shared_prefix_loglik_matches_whole_sequences():
+    "The shared-prefix scorer (local) gives the whole-sequence nnsight scorer's log-likelihoods on every general set"
+    from arith_interp.models import tiny_model
+    from arith_interp.benchmarks import GENERAL
+    from arith_interp.evaluation import choice_logprobs
+    tm = tiny_model()
+    for name in GENERAL:
+        items = load_benchmark(name, 'test', DATA, limit=3)
+        cached, whole = choice_logprobs(tm, items, batch_size=4), choice_logprobs(tm, items, batch_size=4, remote='local')
+        assert [len(c) for c in cached] == [len(it['contexts']) for it in items]
+        assert max(abs(a - b) for c, w in zip(cached, whole) for a, b in zip(c, w)) < 1e-4, name
