@@ -8,7 +8,6 @@ import os, re, sys, json, math, time, random, shutil, argparse, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, save_model, load_model as load_weights
-from accelerate import PartialState
 from transformers import Trainer, TrainingArguments, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import get_last_checkpoint
@@ -25,9 +24,9 @@ __all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'select_components', 'compon
            'DeltaAdapter', 'head_scales', 'delta_adapter', 'peft_tensors', 'save_peft', 'save_adapter', 'load_adapter',
            'merge_adapter', 'gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order', 'collate',
            'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner', 'make_tuner',
-           'MicroBatches', 'SliceTrainer', 'Interrupted', 'last_checkpoint', 'check_out', 'training_args', 'train',
-           'adapter_info', 'apply_adapter', 'run_sft', 'arith_accuracy', 'answer_loss', 'quick_eval', 'compare_methods',
-           'heads_ablation', 'sft_parser', 'cli_sft']
+           'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out', 'training_args',
+           'train', 'adapter_info', 'apply_adapter', 'run_sft', 'arith_accuracy', 'answer_loss', 'quick_eval',
+           'compare_methods', 'heads_ablation', 'sft_parser', 'cli_sft']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -464,6 +463,10 @@ class _StopAfter(TrainerCallback):
     def on_step_end(self, args, state, control, **kw):
         if state.global_step >= self.step: control.should_training_stop = True
 
+def world()->tuple[int, int]:
+    "(processes, this process's rank) of the launch (torchrun / `accelerate launch` set WORLD_SIZE and RANK; one process otherwise)"
+    return int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
+
 def _ckpt_dir(out:str|Path)->Path: return Path(out)/'checkpoints'
 
 def last_checkpoint(out:str|Path|None)->Path|None:
@@ -477,7 +480,7 @@ def check_out(out:str|Path|None, # result folder of a run
               overwrite:bool=False, # delete what it holds and start again
              )->None:
     "Refuse to start over an existing run or result in `out` unless `resume` or `overwrite` says so (before any work)"
-    if out is None: return
+    if out is None or (overwrite and world()[1] != 0): return   # with overwrite, only the first process looks and deletes
     out = Path(out)
     if out.exists() and not out.is_dir(): raise FileExistsError(f"--out {out} is a file: give a folder for the run's results")
     taken = out.is_dir() and any(out.iterdir())
@@ -486,8 +489,7 @@ def check_out(out:str|Path|None, # result folder of a run
         ck = last_checkpoint(out)
         what = f"a checkpoint at step {ck.name.split('-')[-1]}" if ck else "a previous run's files"
         raise FileExistsError(f"{out} already holds {what}: pass --resume (resume=True) to continue it or --overwrite (overwrite=True) to start again")
-    if PartialState().is_main_process: shutil.rmtree(out)
-    PartialState().wait_for_everyone()
+    shutil.rmtree(out)
 
 def _interrupted(out, steps:int, done:int)->Interrupted:
     "The one-line message of a Ctrl-C: where the checkpoint is and how to resume"
@@ -512,7 +514,7 @@ def training_args(folder:str|Path, # trainer output folder (checkpoints)
 
 def _micro_chunks(batch:int, grad_accum:int)->int:
     "Micro-batches per step across all processes, checked against the effective batch"
-    n = grad_accum * PartialState().num_processes
+    n = grad_accum * world()[0]
     if batch < n or batch % n: raise ValueError(f"--batch {batch} must be a multiple of --grad-accum x processes = {n}")
     return n
 
@@ -534,9 +536,10 @@ def train(model, # model with `tuner` attached
           max_grad_norm:float=0.0, # gradient clipping (0: none)
           bf16:bool|None=None, # bf16 autocast (None: on a GPU that supports it)
           callbacks:list|None=None, # extra `TrainerCallback`s
+          overwrite:bool=False, # replace an existing run in `out`
          )->list[float]:
     "Fine-tune with `transformers.Trainer`; returns the loss of every step"
-    check_out(out, resume)
+    check_out(out, resume, overwrite)
     hf, chunks = hf_module(model), _micro_chunks(batch, grad_accum)
     with tempfile.TemporaryDirectory() as scratch:
         folder = _ckpt_dir(out) if out else scratch
@@ -603,13 +606,13 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     lr = lr or (1e-5 if method == 'full' else 1e-4)
     t0 = time.perf_counter()
     losses = train(model, tuner, data, steps, batch, lr, weight_decay, seed=seed, out=out, ckpt_every=ckpt_every if out else 0,
-                   resume=resume, grad_accum=grad_accum, **train_kw)
+                   resume=resume, grad_accum=grad_accum, overwrite=overwrite, **train_kw)
     rec = {'method': method, 'components': [c.name for c in tuner.comps], 'kv': kv, 'rescale': rescale, 'steps': steps, 'batch': batch,
            'seq': seq, 'lr': lr, 'seed': seed, 'n_examples': len(data), 'trainable_params': tuner.n_params(), 'total_params': n_total,
            'trainable_fraction': tuner.n_params() / n_total, 'seconds': time.perf_counter() - t0, 'losses': losses,
            'lora_r': getattr(tuner, 'r', None), 'model': getattr(model, 'ai_name', None), 'grad_accum': grad_accum,
-           'processes': PartialState().num_processes}
-    if out and PartialState().is_main_process: _save_run(tuner, out, rec)
+           'processes': world()[0]}
+    if out and world()[1] == 0: _save_run(tuner, out, rec)
     tuner.merge()
     return rec
 
@@ -716,9 +719,9 @@ def cli_sft(argv:list[str]|None=None)->int:
                       0.0, a.seed, a.ckpt_every, a.resume, a.data, grad_accum=a.grad_accum, overwrite=a.overwrite,
                       warmup=a.warmup, schedule=a.schedule)
     except Interrupted as e:
-        print(f'arith-interp sft: {e}', file=sys.stderr)
+        print(f'\narith-interp sft: {e}', file=sys.stderr)     # on its own line, below the progress bar left mid-line
         return 130
     keys = ('method', 'components', 'trainable_params', 'trainable_fraction', 'steps', 'seconds')
-    if PartialState().is_main_process:
+    if world()[1] == 0:
         print(json.dumps({k: rec[k] for k in keys} | {'final_loss': rec['losses'][-1] if rec['losses'] else None, 'out': a.out}))
     return 0
