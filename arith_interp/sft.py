@@ -12,7 +12,7 @@ from transformers import Trainer, TrainingArguments, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import get_last_checkpoint
 from .core import *
-from .models import hf_module
+from .models import hf_module, load_model
 from .sites import *
 from .data import load_for_cli, left_pad, _pad_id
 from .ranking import top_k, random_heads
@@ -20,13 +20,14 @@ from .benchmarks import load_benchmark
 from .evaluation import cot_prompt, cot_solution
 
 # %% auto #0
-__all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'select_components', 'component_slices', 'component_masks', 'mask_summary',
-           'DeltaAdapter', 'head_scales', 'delta_adapter', 'peft_tensors', 'save_peft', 'save_adapter', 'load_adapter',
-           'merge_adapter', 'gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order', 'collate',
-           'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner', 'make_tuner',
-           'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out', 'training_args',
-           'train', 'adapter_info', 'apply_adapter', 'run_sft', 'arith_accuracy', 'answer_loss', 'quick_eval',
-           'compare_methods', 'heads_ablation', 'sft_parser', 'cli_sft']
+__all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'LLAMA2_7B', 'select_components', 'component_slices', 'component_masks',
+           'mask_summary', 'DeltaAdapter', 'head_scales', 'delta_adapter', 'peft_tensors', 'save_peft', 'save_adapter',
+           'load_adapter', 'merge_adapter', 'gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order',
+           'collate', 'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner',
+           'make_tuner', 'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out',
+           'training_args', 'train', 'adapter_info', 'apply_adapter', 'run_sft', 'arith_accuracy', 'answer_loss',
+           'quick_eval', 'compare_methods', 'heads_ablation', 'sft_parser', 'cli_sft', 'llama_params', 'head_params',
+           'sft_memory']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -687,7 +688,9 @@ def heads_ablation(load, ranking:pd.DataFrame, ks=(8, 16, 32), mlps:int=0, **kw)
 def sft_parser()->argparse.ArgumentParser:
     "The options of `arith-interp sft`"
     p = argparse.ArgumentParser(prog='arith-interp sft', description=cli_sft.__doc__)
-    p.add_argument('--model', default='smollm2-135m'); p.add_argument('--device', default=None)
+    p.add_argument('--model', default='smollm2-135m')
+    p.add_argument('--device', default=None, help='cpu | cuda (None: cuda if available); under a multi-process launch each rank takes cuda:LOCAL_RANK')
+    p.add_argument('--dtype', default=None, help='float32 | bfloat16 (None: float32 on CPU, bfloat16 on accelerators)')
     p.add_argument('--remote', default='false', help='fine-tuning runs locally; only False is meaningful')
     p.add_argument('--components', default=None, help="names 'a14.h2,m24' or a ranking-table CSV")
     p.add_argument('--top-k', type=int, default=None); p.add_argument('--mlps', default=None, help="'m23,m24' or a number of top MLPs")
@@ -707,11 +710,18 @@ def sft_parser()->argparse.ArgumentParser:
     p.add_argument('--overwrite', action='store_true', help='delete what --out holds and start again')
     return p
 
+def _load_for_training(a:argparse.Namespace):
+    "The model of the command line `a`, on this process's GPU under a multi-process launch"
+    device = a.device
+    if world()[0] > 1 and torch.cuda.is_available() and device in (None, 'cuda'): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
+    if a.dtype is None or a.model.startswith('tiny'): return load_for_cli(a.model, device, a.remote)
+    return load_model(a.model, device=device, dtype=getattr(torch, a.dtype))
+
 def cli_sft(argv:list[str]|None=None)->int:
     "arith-interp sft: Precise SFT of chosen components (or a baseline); writes an adapter folder"
     a = sft_parser().parse_args(argv)
     check_out(a.out, a.resume, a.overwrite)
-    model = load_for_cli(a.model, a.device, a.remote)
+    model = _load_for_training(a)
     mlps = int(a.mlps) if a.mlps and a.mlps.isdigit() else a.mlps
     comps = select_components(model, a.components, a.top_k, mlps) if a.components or mlps else []
     try:
@@ -725,3 +735,29 @@ def cli_sft(argv:list[str]|None=None)->int:
     if world()[1] == 0:
         print(json.dumps({k: rec[k] for k in keys} | {'final_loss': rec['losses'][-1] if rec['losses'] else None, 'out': a.out}))
     return 0
+
+# %% ../nbs/11_sft.ipynb #a1c0e010
+LLAMA2_7B = dict(n_layers=32, d_model=4096, n_heads=32, n_kv_heads=32, d_head=128, d_mlp=11008, vocab=32000, tied=False)
+
+def llama_params(n_layers:int, d_model:int, n_heads:int, n_kv_heads:int, d_head:int, d_mlp:int, vocab:int, tied:bool=False)->int:
+    "Parameter count of a LLaMA-style decoder from its sizes"
+    attn = d_model * d_head * (2 * n_heads + 2 * n_kv_heads)
+    layer = attn + 3 * d_model * d_mlp + 2 * d_model
+    return n_layers * layer + vocab * d_model * (1 if tied else 2) + d_model
+
+def head_params(d_model:int, n_heads:int, n_kv_heads:int, d_head:int, kv:str=KV_DEFAULT, **_)->int:
+    "Trainable elements of one head's slices (q rows, o columns, and under 'shared' its KV group's k and v rows)"
+    return d_model * d_head * (4 if kv == 'shared' else 2)
+
+def sft_memory(total:int, # all parameters of the model
+               trainable:int, # trained parameters
+               frozen_bytes:int=2, # bytes per frozen weight (2: bf16)
+               trainable_bytes:int=4, # bytes per trained weight (4: float32)
+               grad_bytes:int=4, # bytes per gradient
+               optimizer_bytes:int=8, # bytes of optimizer state per trained weight (AdamW: two float32 moments)
+               shards:int=1, # devices the states are sharded over (FSDP)
+              )->dict:
+    "Memory (GB, 1e9 bytes) of weights, gradients and optimizer state of one device, activations not included"
+    gb = {'weights': ((total - trainable) * frozen_bytes + trainable * trainable_bytes) / shards / 1e9,
+          'gradients': trainable * grad_bytes / shards / 1e9, 'optimizer': trainable * optimizer_bytes / shards / 1e9}
+    return gb | {'total': sum(gb.values())}
