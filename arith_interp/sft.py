@@ -26,8 +26,8 @@ __all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'LLAMA2_7B', 'select_compone
            'collate', 'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner',
            'make_tuner', 'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out',
            'training_args', 'train', 'adapter_info', 'apply_adapter', 'run_sft', 'arith_accuracy', 'answer_loss',
-           'quick_eval', 'compare_methods', 'heads_ablation', 'sft_parser', 'cli_sft', 'llama_params', 'head_params',
-           'sft_memory']
+           'quick_eval', 'compare_methods', 'heads_ablation', 'cached_run', 'sft_parser', 'cli_sft', 'llama_params',
+           'head_params', 'sft_memory']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -683,6 +683,37 @@ def heads_ablation(load, ranking:pd.DataFrame, ks=(8, 16, 32), mlps:int=0, **kw)
     "Precise SFT on the top-k heads (plus top `mlps` MLPs) for each k"
     return pd.concat([compare_methods(load, _top(ranking, k) + (_top(ranking, mlps, 'mlp') if mlps else []),
                                       methods=('precise',), **kw).assign(k=k, mlps=mlps) for k in ks], ignore_index=True)
+
+# %% ../nbs/11_sft.ipynb #a1c0e013
+def _run_meta(name:str, method:str, comps:list[str], rec:dict)->dict:
+    "The columns a cached run's rows are tagged with"
+    trained = method != 'base'
+    return dict(method=method, run=name, k_heads=sum('.h' in c for c in comps) if trained else 0,
+                n_mlps=sum('.h' not in c for c in comps) if trained else 0, trainable_params=rec.get('trainable_params', 0),
+                total_params=rec.get('total_params'), lora_r=rec.get('lora_r'), final_loss=float(np.mean(rec['losses'][-5:])) if rec else None,
+                seed=rec.get('seed'), components=','.join(rec.get('components', [])))
+
+def cached_run(name:str, # run name (file name of its cache)
+               method:str, # 'base' (evaluate only) or a method of METHODS
+               comps:list[str], # component names
+               folder:str|Path, # cache folder of the stage
+               load, # () -> fresh model
+               evaluate, # (model, name) -> tidy DataFrame of metrics
+               **sft_kw, # run_sft options (steps, batch, seq, lr, seed, data_path, ...)
+              )->pd.DataFrame:
+    "Train (unless base) and evaluate one named run; rows cached in `folder/<name>.csv`, timings in `<name>.time.json`"
+    folder = Path(folder)
+    f = folder/f'{name}.csv'
+    if f.exists(): return pd.read_csv(f)
+    model, rec = load(), {}
+    t0 = (time.perf_counter(), time.process_time())
+    if method != 'base': rec = run_sft(model, method, [Component.parse(c) for c in comps], out=folder/name, resume=True, **sft_kw)
+    t1 = (time.perf_counter(), time.process_time())
+    df = evaluate(model, name).assign(**_run_meta(name, method, comps, rec))
+    t2 = (time.perf_counter(), time.process_time())
+    save_json(dict(train_wall=t1[0] - t0[0], train_cpu=t1[1] - t0[1], eval_wall=t2[0] - t1[0], eval_cpu=t2[1] - t1[1]), folder/f'{name}.time.json')
+    with atomic_write(f) as fh: df.to_csv(fh, index=False)
+    return df
 
 # %% ../nbs/11_sft.ipynb #217a3e84
 def sft_parser()->argparse.ArgumentParser:
