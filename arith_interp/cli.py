@@ -453,7 +453,14 @@ def sft_parser()->argparse.ArgumentParser:
                         help='train the shared key/value slices')
     parser.add_argument('--rescale', action='store_true', help='scale head gradients by H/h per layer')
     parser.add_argument('--steps', type=positive_int, default=20, help='optimizer steps')
-    parser.add_argument('--batch', type=positive_int, default=8, help='sequences per step')
+    parser.add_argument('--batch', '--effective-batch', dest='batch', type=positive_int, default=8,
+                        help='examples per optimizer step, over all processes and accumulation steps')
+    parser.add_argument('--grad-accum', type=positive_int, default=1,
+                        help='micro-batches per process per step (micro-batch = batch / (grad-accum x processes))')
+    parser.add_argument('--warmup', type=non_negative_int, default=0, help='warm-up steps of the learning rate')
+    parser.add_argument('--schedule', default='constant', help="learning-rate schedule: 'constant', 'linear', 'cosine', ...")
+    parser.add_argument('--dtype', default=None, choices=['float32', 'bfloat16'],
+                        help='weights dtype (None: float32 on CPU, bfloat16 on accelerators)')
     parser.add_argument('--seq', type=positive_int, default=128, help='tokens per sequence')
     parser.add_argument('--lr', type=positive_float, default=None, help='learning rate (None: 1e-5 full, 1e-4 others)')
     parser.add_argument('--lora-r', type=positive_int, default=None,
@@ -477,14 +484,13 @@ def check_sft_out(out:Path, resume:bool, overwrite:bool)->Path:
     if holds_result and not (resume or overwrite):
         raise FileExistsError(f"--out {str(out)!r} already holds a fine-tuning result; pass --resume to continue "
                               "its checkpoint or --overwrite to start again from step 0")
-    if holds_result and overwrite and not resume: shutil.rmtree(out/'checkpoint', ignore_errors=True)
     return out
 
 # %% ../nbs/19_cli.ipynb #da2e28f5
 def cli_sft(argv:list[str]|None=None)->int:
     "arith-interp sft: Precise SFT of chosen components (or a baseline); writes an adapter folder"
-    from arith_interp.models import load, check_model_source
-    from arith_interp.sft import select_components, run_sft
+    from arith_interp.models import check_model_source
+    from arith_interp.sft import select_components, run_sft, load_for_training, Interrupted, world
     parser = sft_parser()
     args = parser.parse_args(argv)
     if args.n_gsm8k + args.n_arith == 0: parser.error('--n-gsm8k and --n-arith are both 0: nothing to train on')
@@ -492,13 +498,21 @@ def cli_sft(argv:list[str]|None=None)->int:
     data = data_folder(args.data, needed=args.n_gsm8k > 0)
     check_model_source(args.model, args.remote)
     out = check_sft_out(Path(args.out), args.resume, args.overwrite)
-    model = load(args.model, device=args.device, remote=args.remote)
+    model = load_for_training(args.model, device=args.device, dtype=args.dtype)
     mlps = int(args.mlps) if args.mlps and args.mlps.isdigit() else args.mlps
     chosen = args.components or mlps
     comps = select_components(model, components=args.components, top_k=args.top_k, mlps=mlps) if chosen else []
-    record = run_sft(model, args.method, comps, out=out, steps=args.steps, batch=args.batch, seq=args.seq, lr=args.lr,
-                     n_gsm8k=args.n_gsm8k, n_arith=args.n_arith, kv=args.kv, rescale=args.rescale, lora_r=args.lora_r,
-                     seed=args.seed, ckpt_every=args.ckpt_every, resume=args.resume, data_path=data)
+    try:
+        record = run_sft(model, args.method, comps, out=out, steps=args.steps, batch=args.batch, seq=args.seq, lr=args.lr,
+                         n_gsm8k=args.n_gsm8k, n_arith=args.n_arith, kv=args.kv, rescale=args.rescale,
+                         lora_r=args.lora_r, seed=args.seed, ckpt_every=args.ckpt_every, resume=args.resume,
+                         data_path=data, grad_accum=args.grad_accum, overwrite=args.overwrite, warmup=args.warmup,
+                         schedule=args.schedule)
+    except Interrupted as interrupted:
+        print(f'\narith-interp sft: {interrupted}', file=sys.stderr)   # below the progress bar left mid-line
+        return 130
+    if world()[1] != 0:
+        return 0
     keys = ('method', 'components', 'trainable_params', 'trainable_fraction', 'steps', 'seconds')
     shown = {key: record[key] for key in keys}
     final_loss = record['losses'][-1] if record['losses'] else None
@@ -620,3 +634,6 @@ def main(argv:list[str]|None=None)->int:
     except (ValueError, FileNotFoundError, FileExistsError, ModuleNotFoundError) as e:
         print(f'arith-interp {argv[0]}: error: {e}', file=sys.stderr)
         return 2
+
+if __name__ == '__main__' and '__file__' in globals():   # `python -m arith_interp.cli` (e.g. under accelerate launch)
+    sys.exit(main())

@@ -4,12 +4,15 @@
 
 # %% ../nbs/11_sft.ipynb #5b4aa8eb
 from __future__ import annotations
-import os, re, json, math, time, random, shutil
+import os, re, sys, json, math, time, random, shutil, tempfile
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, save_model, load_model as load_weights
+from transformers import Trainer, TrainingArguments, TrainerCallback
+from transformers.trainer_callback import PrinterCallback
+from transformers.trainer_utils import get_last_checkpoint
 from .core import *
-from .models import hf_module, model_name, tag_model
+from .models import hf_module, load, load_model, model_name, tag_model
 from .sites import *
 from .data import left_pad, pad_id
 from .ranking import top_k, random_heads
@@ -17,12 +20,14 @@ from .benchmarks import load_benchmark
 from .evaluation import cot_prompt, cot_solution, answer_hits, answer_loss
 
 # %% auto #0
-__all__ = ['KV_DEFAULT', 'METHODS', 'select_components', 'component_slices', 'component_masks', 'mask_summary', 'DeltaAdapter',
-           'head_scales', 'delta_adapter', 'save_adapter', 'load_adapter', 'merge_adapter', 'gsm8k_examples',
-           'arithmetic_examples', 'tokenize_examples', 'batch_order', 'collate', 'batch_at', 'Tuner', 'FullTuner',
-           'lora_params_per_rank', 'lora_rank_for', 'LoraTuner', 'make_tuner', 'train', 'adapter_info', 'apply_adapter',
-           'run_sft', 'answer_batches', 'arith_accuracy', 'quick_eval', 'with_adapter', 'compare_methods',
-           'heads_ablation']
+__all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'LLAMA2_7B', 'select_components', 'component_slices', 'component_masks',
+           'mask_summary', 'DeltaAdapter', 'head_scales', 'delta_adapter', 'peft_tensors', 'save_peft', 'save_adapter',
+           'load_adapter', 'merge_adapter', 'gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order',
+           'collate', 'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner',
+           'make_tuner', 'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out',
+           'load_for_training', 'training_args', 'train', 'adapter_info', 'apply_adapter', 'run_sft', 'answer_batches',
+           'arith_accuracy', 'quick_eval', 'with_adapter', 'compare_methods', 'heads_ablation', 'cached_run',
+           'llama_params', 'head_params', 'sft_memory']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -95,6 +100,8 @@ def _delta_out(x:torch.Tensor, out:torch.Tensor, kind:str, d:int|None, sl:slice,
     return F.linear(x[..., sl], w)
 
 # %% ../nbs/11_sft.ipynb #80af0b34
+ADAPTER_ATTR = 'precise_sft'   # the submodule name under which attached deltas sit in the HF model
+
 class DeltaAdapter(nn.Module):
     "Trainable float32 deltas for weight slices of a frozen model, applied through forward hooks"
     def __init__(self, model, # the (nnsight or HF) model the slices refer to
@@ -102,7 +109,8 @@ class DeltaAdapter(nn.Module):
                  scales:list[float]|None=None): # optional per-slice gradient scale (H/h rescaling)
         super().__init__()
         ps = dict(hf_module(model).named_parameters())
-        self.slices, self.handles = list(slices), []
+        self.slices, self.handles, self._hosts = list(slices), [], []
+        self.shapes = [tuple(ps[n].shape) for n, _, _ in slices]
         self.deltas = nn.ParameterList([nn.Parameter(torch.zeros_like(_narrow(ps[n], d, sl), dtype=torch.float32)) for n, d, sl in slices])
         for p, sc in zip(self.deltas, scales or []):
             if sc != 1: p.register_hook(lambda g, sc=sc: g * sc)
@@ -116,22 +124,31 @@ class DeltaAdapter(nn.Module):
         return fn
 
     def attach(self, model)->DeltaAdapter:
-        "Add the deltas to `model`'s outputs (idempotent) and freeze its base weights"
-        self.detach(); hf = hf_module(model); hf.requires_grad_(False); by_mod = {}
+        "Freeze `model`'s base weights, register the deltas as its submodule `precise_sft` (a trainer, DDP or FSDP sees them) and add them to the outputs"
+        self.detach()
+        hf = hf_module(model)
+        hf.requires_grad_(False)
+        hf.add_module(ADAPTER_ATTR, self)
+        self._hosts = [hf]
+        by_mod = {}
         for (n, d, sl), w in zip(self.slices, self.deltas):
-            mod, kind = _module_name(n); by_mod.setdefault(mod, []).append((kind, d, sl, w))
+            mod, kind = _module_name(n)
+            by_mod.setdefault(mod, []).append((kind, d, sl, w))
         self.handles = [module(hf, m).register_forward_hook(self._hook(it)) for m, it in by_mod.items()]
         return self
 
     def detach(self):
-        "Remove the hooks"
+        "Remove the hooks and the submodule"
         for h in self.handles: h.remove()
-        self.handles = []
+        for hf in self._hosts:
+            if getattr(hf, ADAPTER_ATTR, None) is self: delattr(hf, ADAPTER_ATTR)
+        self.handles, self._hosts = [], []
 
     @torch.no_grad()
     def merge(self, model):
         "Add the deltas into `model`'s weights and remove the hooks"
-        self.detach(); ps = dict(hf_module(model).named_parameters())
+        self.detach()
+        ps = dict(hf_module(model).named_parameters())
         for (n, d, sl), w in zip(self.slices, self.deltas): _narrow(ps[n], d, sl).add_(w.to(ps[n].dtype))
         return model
 
@@ -161,22 +178,87 @@ def _save_tensors(tensors:dict, path:Path):
     tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
     save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp)); os.replace(tmp, path)
 
+def _lora_factors(d:int|None, # dimension the slice runs along (None: the whole matrix)
+                  sl:slice, # the slice
+                  w:torch.Tensor, # the delta
+                  shape:tuple, # (out, in) of the base weight
+                 )->tuple[torch.Tensor, torch.Tensor]:
+    "(B, A) with `B @ A` equal to the delta `w` placed at `sl` along `d` of a weight of `shape`"
+    w = w.detach().float().cpu()
+    if d is None:
+        return (torch.eye(shape[0]), w) if shape[0] <= shape[1] else (w, torch.eye(shape[1]))
+    n = sl.stop - sl.start
+    selector = torch.zeros(shape[d], n)
+    selector[sl.start:sl.stop] = torch.eye(n)
+    return (selector, w) if d == 0 else (w, selector.T)
+
+def peft_tensors(adapter:DeltaAdapter)->tuple[dict, dict]:
+    "The deltas as LoRA factors in PEFT's key layout, and the rank of each target module"
+    by_mod = {}
+    for (n, d, sl), w, shape in zip(adapter.slices, adapter.deltas, adapter.shapes):
+        mod, kind = _module_name(n)
+        if kind != 'weight': raise NotImplementedError(f"{n}: bias deltas have no LoRA form; train weights only")
+        by_mod.setdefault(mod, []).append(_lora_factors(d, sl, w, shape))
+    tensors, ranks = {}, {}
+    for mod, fs in by_mod.items():
+        tensors[f'base_model.model.{mod}.lora_A.weight'] = torch.cat([a for _, a in fs], 0).contiguous()
+        tensors[f'base_model.model.{mod}.lora_B.weight'] = torch.cat([b for b, _ in fs], 1).contiguous()
+        ranks[mod] = tensors[f'base_model.model.{mod}.lora_A.weight'].shape[0]
+    return tensors, ranks
+
+def save_peft(adapter:DeltaAdapter, # trained deltas
+              path:str|Path, # output folder
+              base:str|None=None, # base model name or path written into the config
+             )->Path:
+    "Write the deltas as a standard PEFT LoRA adapter (`adapter_config.json`, `adapter_model.safetensors`; scale 1 per module)"
+    from peft import LoraConfig
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    tensors, ranks = peft_tensors(adapter)
+    config = LoraConfig(r=max(ranks.values()), lora_alpha=max(ranks.values()), target_modules=sorted(ranks), rank_pattern=ranks,
+                        alpha_pattern=ranks, lora_dropout=0.0, bias='none', task_type='CAUSAL_LM', base_model_name_or_path=base)
+    config.save_pretrained(str(path))
+    _save_tensors(tensors, path/'adapter_model.safetensors')
+    return path
+
+# %% ../nbs/11_sft.ipynb #a1c0e002
 def save_adapter(adapter:DeltaAdapter, # trained deltas
                  path:str|Path, # output folder
                  **meta)->Path: # components, kv, method, model, steps, seed, ...
-    "Write `adapter.safetensors` (deltas only) and `adapter.json` (metadata + provenance) to folder `path`"
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    _save_tensors({_key(*t): w for t, w in zip(adapter.slices, adapter.deltas)}, path/'adapter.safetensors')
-    save_json({'format': 'delta', 'trainable_params': adapter.n_params(), **provenance(**meta)}, path/'adapter.json')
+    "Write the deltas as a PEFT LoRA adapter plus `adapter.json` (slices, metadata, provenance) to folder `path`"
+    path = save_peft(adapter, path, base=meta.get('model'))
+    slices = [[n, d, sl.start, sl.stop] for n, d, sl in adapter.slices]
+    save_json({'format': 'peft', 'trainable_params': adapter.n_params(), 'slices': slices, **provenance(**meta)}, path/'adapter.json')
     return path
 
+def _read_deltas(path:Path, slices:list[tuple], shapes:list[tuple])->list[torch.Tensor]:
+    "The deltas of `slices` read back out of the LoRA factors in folder `path`"
+    t, offset, out = load_file(str(path/'adapter_model.safetensors')), {}, []
+    for (n, d, sl), shape in zip(slices, shapes):
+        mod, _ = _module_name(n)
+        a, b = t[f'base_model.model.{mod}.lora_A.weight'], t[f'base_model.model.{mod}.lora_B.weight']
+        if d is None:
+            out.append(a if shape[0] <= shape[1] else b)
+            continue
+        at, size = offset.get(mod, 0), sl.stop - sl.start
+        offset[mod] = at + size
+        out.append(a[at:at + size] if d == 0 else b[:, at:at + size])
+    return out
+
 def load_adapter(model, path:str|Path)->DeltaAdapter:
-    "The delta adapter saved in folder `path`, attached (hooked, not merged) to `model`"
-    f = Path(path)/'adapter.safetensors'
-    if not f.exists(): raise FileNotFoundError(f"{f} not found: `path` must be a folder written by save_adapter / arith-interp sft")
-    t = load_file(str(f)); ad = DeltaAdapter(model, [_unkey(k) for k in t])
+    "The delta adapter saved in folder `path` (PEFT layout, or the older `adapter.safetensors`), attached (hooked, not merged) to `model`"
+    path = Path(path)
+    info = load_json(path/'adapter.json') if (path/'adapter.json').exists() else {}
+    if info.get('format') not in ('peft', 'delta'):
+        raise FileNotFoundError(f"{path} holds no Precise SFT deltas: use apply_adapter to merge any PEFT adapter")
+    if info['format'] == 'delta':
+        t = load_file(str(path/'adapter.safetensors'))
+        ad, values = DeltaAdapter(model, [_unkey(k) for k in t]), list(t.values())
+    else:
+        ad = DeltaAdapter(model, [(n, d, slice(a, b)) for n, d, a, b in info['slices']])
+        values = _read_deltas(path, ad.slices, ad.shapes)
     with torch.no_grad():
-        for p, v in zip(ad.deltas, t.values()): p.copy_(v)
+        for p, v in zip(ad.deltas, values): p.copy_(v)
     return ad.attach(model)
 
 def merge_adapter(model, path:str|Path):
@@ -320,92 +402,236 @@ def _budget(model, comps, kv)->int:
     return int(sum(m.sum() for m in component_masks(model, comps, kv).values())) if comps else 0
 
 # %% ../nbs/11_sft.ipynb #3e897a86
-def _save_ckpt(tuner:Tuner, opt, sched, step:int, losses:list, out:Path):
-    "Atomically replace `out/checkpoint` with the state after `step` steps"
-    tmp = out/f'.checkpoint.tmp{os.getpid()}'; shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    _save_tensors(tuner.state(), tmp/'trainable.safetensors')
-    torch.save({'opt': opt.state_dict(), 'sched': sched.state_dict(), 'rng': torch.get_rng_state()}, tmp/'optimizer.pt')
-    save_json({'step': step, 'losses': losses}, tmp/'state.json')
-    old = out/'.checkpoint.old'; shutil.rmtree(old, ignore_errors=True)
-    if (out/'checkpoint').exists(): os.replace(out/'checkpoint', old)
-    os.replace(tmp, out/'checkpoint'); shutil.rmtree(old, ignore_errors=True)
+class MicroBatches(torch.utils.data.Dataset):
+    "Micro-batch `j` of a run: chunk `j % chunks` of the effective batch of step `j // chunks` (see `batch_at`)"
+    def __init__(self, data:list[tuple], # `tokenize_examples` output
+                 steps:int, # optimizer steps
+                 batch:int, # effective batch (examples per optimizer step)
+                 chunks:int, # micro-batches per step (gradient accumulation x processes)
+                 seed:int, # batch order seed
+                 pad_id:int): # padding token id
+        self.data, self.steps, self.batch, self.chunks, self.seed, self.pad_id = data, steps, batch, chunks, seed, pad_id
 
-def _load_ckpt(tuner:Tuner, opt, sched, out:Path)->tuple[int, list]:
-    "Restore the checkpoint in `out` (if any); returns (step, losses)"
-    c = out/'checkpoint'
-    if not (c/'state.json').exists(): return 0, []
-    tuner.load_state(load_file(str(c/'trainable.safetensors')))
-    st = torch.load(c/'optimizer.pt', weights_only=False); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched']); torch.set_rng_state(st['rng'])
-    j = load_json(c/'state.json'); return j['step'], j['losses']
+    def __len__(self)->int: return self.steps * self.chunks
+
+    def __getitem__(self, j:int)->dict:
+        step, part = divmod(j, self.chunks)
+        full = batch_at(self.data, step, self.batch, self.seed, self.pad_id)
+        rows = torch.tensor_split(torch.arange(len(full['input_ids'])), self.chunks)[part]
+        return {k: v[rows] for k, v in full.items()}
+
+def _first(items:list)->dict: return items[0]
+
+# %% ../nbs/11_sft.ipynb #a1c0e004
+class SliceTrainer(Trainer):
+    "`transformers.Trainer` with our batch order, checkpoints of the trainable tensors only, and each step's loss recorded"
+    def _get_train_sampler(self, train_dataset=None):
+        return torch.utils.data.SequentialSampler(train_dataset or self.train_dataset)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        self.step_loss = getattr(self, 'step_loss', 0.0) + loss
+        self.micro = getattr(self, 'micro', 0) + 1
+        if self.micro % self.args.gradient_accumulation_steps == 0: self._record_step()
+        return loss
+
+    def _record_step(self):
+        "Append the finished step's loss (mean over the answer tokens of the effective batch, all processes)"
+        n = self.accelerator.num_processes
+        total = self.accelerator.reduce(self.step_loss.detach(), 'sum') / n if n > 1 else self.step_loss
+        self.losses.append(float(total))
+        self.step_loss = 0.0
+
+    def _save(self, output_dir=None, state_dict=None):
+        if self.is_fsdp_enabled: return super()._save(output_dir, state_dict)
+        if not self.args.should_save: return
+        os.makedirs(output_dir, exist_ok=True)
+        trainable = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
+        _save_tensors(trainable, Path(output_dir)/'model.safetensors')
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        folder = Path(self.args.output_dir)/f'checkpoint-{self.state.global_step}'
+        if self.args.should_save: save_json({'losses': self.losses}, folder/'losses.json')
+
+# %% ../nbs/11_sft.ipynb #a1c0e005
+class Interrupted(KeyboardInterrupt):
+    "Ctrl-C during training: the message says where the last checkpoint is and how to resume"
+
+class _StopAfter(TrainerCallback):
+    "Stop (as if interrupted) once `step` optimizer steps are done; for tests"
+    def __init__(self, step:int): self.step = step
+    def on_step_end(self, args, state, control, **kw):
+        if state.global_step >= self.step: control.should_training_stop = True
+
+def world()->tuple[int, int]:
+    "(processes, this process's rank) of the launch (torchrun / `accelerate launch` set WORLD_SIZE and RANK; one process otherwise)"
+    return int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
+
+def _ckpt_dir(out:str|Path)->Path: return Path(out)/'checkpoints'
+
+def last_checkpoint(out:str|Path|None)->Path|None:
+    "The newest trainer checkpoint of the run in folder `out` (None if there is none)"
+    if out is None or not _ckpt_dir(out).is_dir(): return None
+    found = get_last_checkpoint(str(_ckpt_dir(out)))
+    return Path(found) if found else None
+
+def check_out(out:str|Path|None, # result folder of a run
+              resume:bool=False, # continue its checkpoint
+              overwrite:bool=False, # delete what it holds and start again
+             )->None:
+    "Refuse to start over an existing run or result in `out` unless `resume` or `overwrite` says so (before any work)"
+    if out is None or (overwrite and world()[1] != 0): return   # with overwrite, only the first process looks and deletes
+    out = Path(out)
+    if out.exists() and not out.is_dir(): raise FileExistsError(f"--out {out} is a file: give a folder for the run's results")
+    taken = out.is_dir() and any(out.iterdir())
+    if not taken or resume: return
+    if not overwrite:
+        ck = last_checkpoint(out)
+        what = f"a checkpoint at step {ck.name.split('-')[-1]}" if ck else "a previous run's files"
+        raise FileExistsError(f"{out} already holds {what}: pass --resume (resume=True) to continue it or --overwrite (overwrite=True) to start again")
+    shutil.rmtree(out)
+
+def _interrupted(out, steps:int, done:int)->Interrupted:
+    "The one-line message of a Ctrl-C: where the checkpoint is and how to resume"
+    ck = last_checkpoint(out)
+    where = f"last checkpoint {ck}" if ck else "no checkpoint written yet (see --ckpt-every)"
+    return Interrupted(f"interrupted after step {done} of {steps}; {where}; run the same command with --resume to continue")
+
+def load_for_training(name:str, # embedded name, Hub id, folder or 'tiny[-arch]' (`models.load`)
+                      device:str|None=None, # None: best available; under a multi-process launch each rank takes cuda:LOCAL_RANK
+                      dtype:str|None=None, # 'float32' | 'bfloat16' (None: the loader's default)
+                     ):
+    "The model to fine-tune, on this process's GPU under a multi-process launch"
+    if world()[0] > 1 and torch.cuda.is_available() and device in (None, 'cuda'):
+        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
+    if dtype is None or name.startswith('tiny'):
+        return load(name, device=device)
+    return load_model(name, device=device, dtype=getattr(torch, dtype))
 
 # %% ../nbs/11_sft.ipynb #2e6f10e1
+def training_args(folder:str|Path, # trainer output folder (checkpoints)
+                  steps:int, lr:float, weight_decay:float, warmup:int, schedule:str, seed:int, # see `train`
+                  grad_accum:int=1, ckpt_every:int=0, max_grad_norm:float=0.0, bf16:bool|None=None,
+                  cpu:bool=True, # train on the CPU
+                 )->TrainingArguments:
+    "The `TrainingArguments` of a run: one micro-batch per dataloader item, AdamW, logging every step"
+    bf16 = (not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
+    return TrainingArguments(output_dir=str(folder), max_steps=steps, per_device_train_batch_size=1, gradient_accumulation_steps=grad_accum,
+                             learning_rate=lr, weight_decay=weight_decay, warmup_steps=warmup, optim='adamw_torch',
+                             lr_scheduler_type='constant_with_warmup' if schedule == 'constant' and warmup else schedule,
+                             max_grad_norm=max_grad_norm, seed=seed, logging_steps=1, save_strategy='steps' if ckpt_every else 'no',
+                             save_steps=ckpt_every or 1, save_total_limit=1, report_to='none', remove_unused_columns=False,
+                             use_cpu=cpu, bf16=bf16, dataloader_num_workers=0, disable_tqdm=in_test())
+
+def _micro_chunks(batch:int, grad_accum:int)->int:
+    "Micro-batches per step across all processes, checked against the effective batch"
+    n = grad_accum * world()[0]
+    if batch < n or batch % n: raise ValueError(f"--batch {batch} must be a multiple of --grad-accum x processes = {n}")
+    return n
+
 def train(model, # model with `tuner` attached
           tuner:Tuner, # what to train
           data:list[tuple], # `tokenize_examples` output
           steps:int=20, # optimizer steps
-          batch:int=8, # examples per step
+          batch:int=8, # effective batch: examples per optimizer step, over all processes and accumulation steps
           lr:float=1e-4, # AdamW learning rate
-          weight_decay:float=0.0, # AdamW decoupled weight decay (on the trainable tensors only)
+          weight_decay:float=0.0, # AdamW decoupled weight decay (reaches the trainable tensors only)
           warmup:int=0, # linear warm-up steps
           seed:int=0, # batch order seed
-          out:str|Path|None=None, # folder for checkpoints
+          out:str|Path|None=None, # run folder: checkpoints go to `out/checkpoints`
           ckpt_every:int=0, # checkpoint interval in steps (0: none)
-          resume:bool=False, # continue from `out/checkpoint`
+          resume:bool=False, # continue from the newest checkpoint in `out`
           stop_after:int|None=None, # stop (as if interrupted) after this step; for tests
+          grad_accum:int=1, # micro-batches per process per step
+          schedule:str='constant', # learning-rate schedule after warm-up (transformers' names: 'constant', 'linear', 'cosine', ...)
+          max_grad_norm:float=0.0, # gradient clipping (0: none)
+          bf16:bool|None=None, # bf16 autocast (None: on a GPU that supports it)
+          callbacks:list|None=None, # extra `TrainerCallback`s
+          overwrite:bool=False, # replace an existing run in `out`
          )->list[float]:
-    "Fine-tune; returns the loss of every step"
-    hf, pad = hf_module(model), model.tokenizer.pad_token_id if model.tokenizer.pad_token_id is not None else model.tokenizer.eos_token_id
-    opt = torch.optim.AdamW(tuner.params(), lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup) if warmup else 1.0)
-    start, losses = _load_ckpt(tuner, opt, sched, Path(out)) if resume and out else (0, [])
-    bar = progress(range(start, steps), desc=f'sft {tuner.method}', total=steps - start)
-    for step in bar:
-        b = {k: v.to(hf.device) for k, v in batch_at(data, step, batch, seed, pad).items()}
-        loss = hf(**b).loss; loss.backward(); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-        losses.append(loss.item()); bar.set_postfix(loss=f'{losses[-1]:.3f}')
-        if out and ckpt_every and (step + 1) % ckpt_every == 0: _save_ckpt(tuner, opt, sched, step + 1, losses, Path(out))
-        if stop_after is not None and step + 1 >= stop_after: break
-    return losses
+    "Fine-tune with `transformers.Trainer`; returns the loss of every step"
+    check_out(out, resume, overwrite)
+    hf, chunks = hf_module(model), _micro_chunks(batch, grad_accum)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = _ckpt_dir(out) if out else scratch
+        args = training_args(folder, steps, lr, weight_decay, warmup, schedule, seed, grad_accum, ckpt_every if out else 0,
+                             max_grad_norm, bf16, cpu=hf.device.type == 'cpu')
+        ds = MicroBatches(data, steps, batch, chunks, seed, _pad_id(model.tokenizer))
+        trainer = SliceTrainer(model=hf, args=args, train_dataset=ds, data_collator=_first,
+                               callbacks=list(callbacks or []) + ([_StopAfter(stop_after)] if stop_after else []))
+        if args.disable_tqdm: trainer.remove_callback(PrinterCallback)
+        ck = last_checkpoint(out) if resume else None
+        trainer.losses = load_json(ck/'losses.json')['losses'] if ck else []
+        was_training = hf.training
+        try:
+            trainer.train(resume_from_checkpoint=str(ck) if ck else None)
+        except KeyboardInterrupt:
+            raise _interrupted(out, steps, trainer.state.global_step) from None
+        finally:
+            hf.train(was_training)
+    return trainer.losses
 
 # %% ../nbs/11_sft.ipynb #de5167e8
 def adapter_info(path:str|Path)->dict:
-    "The `adapter.json` of a saved result"
-    f = Path(path)/'adapter.json'
-    if not f.exists(): raise FileNotFoundError(f"{f} not found: `path` must be a folder written by arith-interp sft")
-    return load_json(f)
+    "The `adapter.json` of a saved result; for a plain PEFT adapter folder, `{'format': 'lora'}` and its config"
+    path = Path(path)
+    if (path/'adapter.json').exists(): return load_json(path/'adapter.json')
+    if (path/'adapter_config.json').exists(): return {'format': 'lora', 'peft_config': load_json(path/'adapter_config.json')}
+    raise FileNotFoundError(f"{path/'adapter.json'} not found: `path` must be a folder written by arith-interp sft or a PEFT adapter")
 
 @torch.no_grad()
 def apply_adapter(model, path:str|Path):
-    "`model` with the fine-tuning result saved in folder `path` merged into its weights"
+    "`model` with the fine-tuning result saved in folder `path` (ours, or any PEFT adapter) merged into its weights"
     fmt, hf = adapter_info(path).get('format'), hf_module(model)
     if fmt == 'delta': return merge_adapter(model, path)
-    if fmt == 'full': load_weights(hf, str(Path(path)/'model.safetensors')); return model
+    if fmt == 'full':
+        load_weights(hf, str(Path(path)/'model.safetensors'))
+        return model
     from peft import PeftModel
-    PeftModel.from_pretrained(hf, str(path)).merge_and_unload(); return model
+    PeftModel.from_pretrained(hf, str(path)).merge_and_unload()
+    return model
 
 # %% ../nbs/11_sft.ipynb #6b1777e7
 def run_sft(model, # model (changed in place: the result is merged at the end)
             method:str='precise', # 'precise' | 'random' | 'full' | 'lora'
             comps:list[Component]=(), # component set
-            out:str|Path|None=None, # result folder (adapter + train.json + checkpoint)
-            steps:int=20, batch:int=8, seq:int=128, lr:float|None=None, # budget; lr None: 1e-5 full, 1e-4 others
+            out:str|Path|None=None, # result folder (adapter + train.json + checkpoints)
+            steps:int=20, batch:int=8, seq:int=128, lr:float|None=None, # budget (batch: effective); lr None: 1e-5 full, 1e-4 others
             n_gsm8k:int=512, n_arith:int=512, # training examples of each kind
             kv:str=KV_DEFAULT, rescale:bool=False, lora_r:int|None=None, weight_decay:float=0.0,
             seed:int=0, ckpt_every:int=10, resume:bool=False, data_path=None, # data folder (ARITH_INTERP_DATA)
+            grad_accum:int=1, # micro-batches per process per step
+            overwrite:bool=False, # replace an existing run in `out`
+            examples:list[dict]|None=None, # training examples (default: `n_gsm8k` GSM8K + `n_arith` arithmetic)
+            **train_kw, # more `train` options: warmup, schedule, max_grad_norm, bf16, callbacks
            )->dict:
-    "Fine-tune `model` with `method`, save the result to `out`, merge it; returns the training record"
-    ex = (gsm8k_examples(n_gsm8k, seed, data=data_path) if n_gsm8k else []) + arithmetic_examples(n_arith, seed)
-    data = tokenize_examples(model.tokenizer, ex, seq)
+    "Fine-tune `model` with `method` through the trainer, save the result to `out`, merge it; returns the training record"
+    check_out(out, resume, overwrite)
+    _micro_chunks(batch, grad_accum)
+    if examples is None:
+        examples = (gsm8k_examples(n_gsm8k, seed, data=data_path) if n_gsm8k else []) + arithmetic_examples(n_arith, seed)
+    data = tokenize_examples(model.tokenizer, examples, seq)
     n_total = sum(p.numel() for p in hf_module(model).parameters())
-    torch.manual_seed(seed); tuner = make_tuner(model, method, comps, kv, rescale, seed, lora_r)
-    lr = lr or (1e-5 if method == 'full' else 1e-4); t0 = time.perf_counter()
-    losses = train(model, tuner, data, steps, batch, lr, weight_decay, 0, seed, out, ckpt_every if out else 0, resume)
+    torch.manual_seed(seed)
+    tuner = make_tuner(model, method, comps, kv, rescale, seed, lora_r)
+    lr = lr or (1e-5 if method == 'full' else 1e-4)
+    t0 = time.perf_counter()
+    losses = train(model, tuner, data, steps, batch, lr, weight_decay, seed=seed, out=out, ckpt_every=ckpt_every if out else 0,
+                   resume=resume, grad_accum=grad_accum, overwrite=overwrite, **train_kw)
     rec = {'method': method, 'components': [c.name for c in tuner.comps], 'kv': kv, 'rescale': rescale, 'steps': steps, 'batch': batch,
            'seq': seq, 'lr': lr, 'seed': seed, 'n_examples': len(data), 'trainable_params': tuner.n_params(), 'total_params': n_total,
            'trainable_fraction': tuner.n_params() / n_total, 'seconds': time.perf_counter() - t0, 'losses': losses,
-           'lora_r': getattr(tuner, 'r', None), 'model': model_name(model)}
-    if out: tuner.save(out, **{k: v for k, v in rec.items() if k not in ('losses', 'method', 'components', 'kv', 'lora_r')}); save_json(rec, Path(out)/'train.json')
-    tuner.merge(); return rec
+           'lora_r': getattr(tuner, 'r', None), 'model': model_name(model), 'grad_accum': grad_accum,
+           'processes': world()[0]}
+    if out and world()[1] == 0: _save_run(tuner, out, rec)
+    tuner.merge()
+    return rec
+
+def _save_run(tuner:Tuner, out:str|Path, rec:dict):
+    "The trained result and `train.json` in folder `out`"
+    tuner.save(out, **{k: v for k, v in rec.items() if k not in ('losses', 'method', 'components', 'kv', 'lora_r')})
+    save_json(rec, Path(out)/'train.json')
 
 # %% ../nbs/11_sft.ipynb #53e158d4
 def answer_batches(tokenizer, # the model's tokenizer
@@ -470,3 +696,60 @@ def heads_ablation(load, ranking:pd.DataFrame, ks=(8, 16, 32), mlps:int=0, **kw)
     "Precise SFT on the top-k heads (plus top `mlps` MLPs) for each k"
     return pd.concat([compare_methods(load, _top(ranking, k) + (_top(ranking, mlps, 'mlp') if mlps else []),
                                       methods=('precise',), **kw).assign(k=k, mlps=mlps) for k in ks], ignore_index=True)
+
+# %% ../nbs/11_sft.ipynb #a1c0e013
+def _run_meta(name:str, method:str, comps:list[str], rec:dict)->dict:
+    "The columns a cached run's rows are tagged with"
+    trained = method != 'base'
+    return dict(method=method, run=name, k_heads=sum('.h' in c for c in comps) if trained else 0,
+                n_mlps=sum('.h' not in c for c in comps) if trained else 0, trainable_params=rec.get('trainable_params', 0),
+                total_params=rec.get('total_params'), lora_r=rec.get('lora_r'), final_loss=float(np.mean(rec['losses'][-5:])) if rec else None,
+                seed=rec.get('seed'), components=','.join(rec.get('components', [])))
+
+def cached_run(name:str, # run name (file name of its cache)
+               method:str, # 'base' (evaluate only) or a method of METHODS
+               comps:list[str], # component names
+               folder:str|Path, # cache folder of the stage
+               load, # () -> fresh model
+               evaluate, # (model, name) -> tidy DataFrame of metrics
+               **sft_kw, # run_sft options (steps, batch, seq, lr, seed, data_path, ...)
+              )->pd.DataFrame:
+    "Train (unless base) and evaluate one named run; rows cached in `folder/<name>.csv`, timings in `<name>.time.json`"
+    folder = Path(folder)
+    f = folder/f'{name}.csv'
+    if f.exists(): return pd.read_csv(f)
+    model, rec = load(), {}
+    t0 = (time.perf_counter(), time.process_time())
+    if method != 'base': rec = run_sft(model, method, [Component.parse(c) for c in comps], out=folder/name, resume=True, **sft_kw)
+    t1 = (time.perf_counter(), time.process_time())
+    df = evaluate(model, name).assign(**_run_meta(name, method, comps, rec))
+    t2 = (time.perf_counter(), time.process_time())
+    save_json(dict(train_wall=t1[0] - t0[0], train_cpu=t1[1] - t0[1], eval_wall=t2[0] - t1[0], eval_cpu=t2[1] - t1[1]), folder/f'{name}.time.json')
+    with atomic_write(f) as fh: df.to_csv(fh, index=False)
+    return df
+
+# %% ../nbs/11_sft.ipynb #a1c0e010
+LLAMA2_7B = dict(n_layers=32, d_model=4096, n_heads=32, n_kv_heads=32, d_head=128, d_mlp=11008, vocab=32000, tied=False)
+
+def llama_params(n_layers:int, d_model:int, n_heads:int, n_kv_heads:int, d_head:int, d_mlp:int, vocab:int, tied:bool=False)->int:
+    "Parameter count of a LLaMA-style decoder from its sizes"
+    attn = d_model * d_head * (2 * n_heads + 2 * n_kv_heads)
+    layer = attn + 3 * d_model * d_mlp + 2 * d_model
+    return n_layers * layer + vocab * d_model * (1 if tied else 2) + d_model
+
+def head_params(d_model:int, n_heads:int, n_kv_heads:int, d_head:int, kv:str=KV_DEFAULT, **_)->int:
+    "Trainable elements of one head's slices (q rows, o columns, and under 'shared' its KV group's k and v rows)"
+    return d_model * d_head * (4 if kv == 'shared' else 2)
+
+def sft_memory(total:int, # all parameters of the model
+               trainable:int, # trained parameters
+               frozen_bytes:int=2, # bytes per frozen weight (2: bf16)
+               trainable_bytes:int=4, # bytes per trained weight (4: float32)
+               grad_bytes:int=4, # bytes per gradient
+               optimizer_bytes:int=8, # bytes of optimizer state per trained weight (AdamW: two float32 moments)
+               shards:int=1, # devices the states are sharded over (FSDP)
+              )->dict:
+    "Memory (GB, 1e9 bytes) of weights, gradients and optimizer state of one device, activations not included"
+    gb = {'weights': ((total - trainable) * frozen_bytes + trainable * trainable_bytes) / shards / 1e9,
+          'gradients': trainable * grad_bytes / shards / 1e9, 'optimizer': trainable * optimizer_bytes / shards / 1e9}
+    return gb | {'total': sum(gb.values())}

@@ -5,7 +5,14 @@ a second phase interleaves the methods' steps round-robin in one process (same b
 time comparison on a shared CPU). One step = forward + backward + AdamW step on a fixed batch of random tokens [batch, seq] (labels = inputs), fp32 on CPU.
 The first step is a warm-up and is not timed; the median of the next `steps` interleaved rounds is the reported step time
 (the per-process phase, run for memory, times `--child-steps` steps under whatever load the machine had then). Adapter size on disk is the
-saved precise adapter (deltas only) against the full checkpoint a full-SFT run writes.
+saved precise adapter (PEFT LoRA form of the deltas) against the full checkpoint a full-SFT run writes.
+
+Also written: the compute bound of the full/precise step-time ratio on this model (a step costs a forward through every layer
+and the head, plus a backward: full SFT needs input and weight gradients everywhere, about 2x the forward; Precise SFT needs
+input gradients only down to its lowest tuned layer, weight gradients of its small slices aside; attention-score FLOPs and the
+embedding lookup ignored: matrix FLOPs are proportional to the parameters a token meets), the optimizer-state and gradient
+bytes per method (AdamW: two float32 moments per trained parameter), and from LLaMA2-7B's sizes the same memory estimate
+(`sft.sft_memory`) for full SFT (one GPU, and FSDP2 over 8) and Precise SFT of 32 heads.
 
     python benchmarks/bench_sft.py --steps 3 --batch 8 --seq 128 --out benchmarks/sft.json
 """
@@ -47,6 +54,30 @@ def child(a)->dict:
             t.save(Path(d)/'x', model=a.model)
             rec['saved_bytes'] = sum(p.stat().st_size for p in (Path(d)/'x').iterdir())
     return rec
+
+def compute_bound(model, comps)->dict:
+    "Full/precise step-FLOP ratio from parameter counts: (F + 2F) / (F + backward down to the lowest tuned layer)"
+    from arith_interp.models import hf_module
+    from arith_interp.sites import spec
+    hf, s = hf_module(model), spec(model)
+    per_layer = [sum(p.numel() for p in layer.parameters()) for layer in hf.model.layers]
+    head = hf.lm_head.weight.numel()
+    lowest = min(c.layer for c in comps)
+    forward = sum(per_layer) + head
+    precise_backward = head + sum(per_layer[lowest:])
+    return {'lowest_tuned_layer': lowest, 'layers': s.n_layers, 'forward_units': forward, 'full_step_units': 3 * forward,
+            'precise_step_units': forward + precise_backward, 'full_over_precise_bound': 3 * forward / (forward + precise_backward)}
+
+def memory_estimates(by:dict)->dict:
+    "Optimizer-state and gradient bytes per method here, and the LLaMA2-7B estimate"
+    from arith_interp.sft import sft_memory, llama_params, head_params, LLAMA2_7B
+    here = {k: {'trainable_params': r['trainable_params'], 'optimizer_state_bytes': 8 * r['trainable_params'],
+                'gradient_bytes': 4 * r['trainable_params']} for k, r in by.items()}
+    n7, h32 = llama_params(**LLAMA2_7B), 32 * head_params(**LLAMA2_7B)
+    llama = {'params': n7, 'precise_32_heads_params': h32,
+             'full_1gpu_gb': sft_memory(n7, n7, frozen_bytes=4), 'full_fsdp2_8gpu_per_gpu_gb': sft_memory(n7, n7, shards=8),
+             'precise_32_heads_1gpu_gb': sft_memory(n7, h32), 'optimizer_state_full_over_precise': n7 / h32}
+    return {'here': here, 'llama2_7b': llama}
 
 def interleaved(a, methods)->dict:
     "Step times with the methods' steps interleaved round-robin in one process, so each sees the same background load"
@@ -95,12 +126,18 @@ def main(argv=None)->int:
     ratios |= {f'full_over_{k}_peak_rss': by['full']['peak_rss_mb'] / by[k]['peak_rss_mb'] for k in by if k != 'full' and 'full' in by}
     ratios |= {f'interleaved_full_over_{k}_step_time': inter['full']['step_s_median'] / inter[k]['step_s_median'] for k in inter if k != 'full' and 'full' in inter}
     if 'full' in by and 'precise5h2m' in by: ratios['full_checkpoint_over_adapter_bytes'] = by['full']['saved_bytes'] / by['precise5h2m']['saved_bytes']
+    from arith_interp.models import load_model
+    from arith_interp.sites import spec, parse_components
+    m = load_model(a.model, device='cpu')
+    bound = compute_bound(m, parse_components(HEADS_5_MLPS_2, spec(m)))
+    if 'interleaved_full_over_precise5h2m_step_time' in ratios:
+        ratios['interleaved_full_over_precise5h2m_vs_bound'] = ratios['interleaved_full_over_precise5h2m_step_time'] / bound['full_over_precise_bound']
     from arith_interp.core import save_json, versions
     save_json({'setup': {'model': a.model, 'batch': a.batch, 'seq': a.seq, 'timed_steps': a.steps, 'device': 'cpu', 'dtype': 'float32',
                          'step': 'forward + backward + AdamW on random tokens (labels = inputs), first step untimed',
                          'memory': 'peak RSS of the method\'s own process (resource.getrusage ru_maxrss), model load included',
                          'threads': a.threads, 'cpu_count': os.cpu_count(), 'load_avg_at_start': load0, 'load_avg_at_end': os.getloadavg(), 'versions': versions()},
-               'runs': runs, 'interleaved': inter, 'ratios': ratios}, a.out)
+               'runs': runs, 'interleaved': inter, 'ratios': ratios, 'compute_bound_precise5h2m': bound, 'memory': memory_estimates(by)}, a.out)
     print(json.dumps(ratios, indent=1)); return 0
 
 if __name__ == '__main__': sys.exit(main())

@@ -1,5 +1,5 @@
-"Precise SFT on the tiny model: frozen weights bit-identical, exact masks (GQA), save/load/merge, resume, CLI."
-import json, subprocess, sys, pathlib, copy
+"Precise SFT on the tiny model: frozen weights bit-identical, exact masks (GQA), save/load/merge, PEFT format, resume, CLI, accelerate."
+import json, subprocess, sys, pathlib, copy, socket, shutil, os
 import pytest, torch
 from arith_interp.models import tiny_model, hf_module, model_name
 from arith_interp.sites import Component, spec
@@ -49,7 +49,7 @@ def test_save_load_merge_reproduces_logits(tmp_path):
     assert torch.equal(_logits(fresh), want)
     assert torch.allclose(_logits(merge_adapter(tiny_model(), tmp_path/'a')), want, atol=1e-5)
     assert torch.allclose(_logits(apply_adapter(tiny_model(), tmp_path/'a')), want, atol=1e-5)
-    assert (tmp_path/'a'/'adapter.safetensors').stat().st_size < 0.5 * sum(p.numel()*4 for p in hf_module(m).parameters())
+    assert (tmp_path/'a'/'adapter_model.safetensors').stat().st_size < 0.5 * sum(p.numel()*4 for p in hf_module(m).parameters())
 
 def test_resume_matches_straight_run(tmp_path):
     def run(stop, resume, out):
@@ -73,7 +73,7 @@ def test_cli_subprocess(tmp_path):
     assert r.returncode == 0, r.stderr
     j = json.loads(r.stdout.strip().splitlines()[-1])
     assert j['components'] == ['a0.h1', 'a1.h2', 'm1'] and j['steps'] == 3
-    assert adapter_info(out)['format'] == 'delta' and json.loads((out/'checkpoint'/'state.json').read_text())['step'] == 3
+    assert adapter_info(out)['format'] == 'peft' and json.loads((out/'checkpoints'/'checkpoint-3'/'trainer_state.json').read_text())['global_step'] == 3
 
 def test_kv_none_trains_q_and_o_only():
     m = tiny_model(); base = copy.deepcopy(hf_module(m).state_dict())
@@ -99,3 +99,124 @@ def test_evaluate_with_adapter(tmp_path):
     direct = evaluate(m, ['arith'], 4).value.tolist()
     assert [r['value'] for r in res['rows']] == direct
     assert evaluate(tiny_model(), ['arith'], 4).value.tolist() != direct      # the adapter changed something
+
+# ---- PEFT format: loads and merges with plain peft, no arith_interp import ----
+PEFT_CHECK = r'''
+import sys, torch
+from transformers import AutoModelForCausalLM
+from peft import PeftModel
+base, adapter, want, ids = sys.argv[1], sys.argv[2], torch.load(sys.argv[3]), torch.load(sys.argv[4])
+model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter).eval()
+with torch.no_grad():
+    peft_logits = model(ids).logits
+    merged_logits = model.merge_and_unload()(ids).logits
+assert 'arith_interp' not in sys.modules
+print((peft_logits - want).abs().max().item(), (merged_logits - want).abs().max().item())
+'''
+
+def test_peft_adapter_loads_without_arith_interp(tmp_path):
+    m = tiny_model(); t = make_tuner(m, 'precise', COMPS); train(m, t, _data(m), steps=3, batch=8, lr=1e-2)
+    t.save(tmp_path/'ad', model=m.ai_name)
+    t.adapter.detach()                                      # save the base without the deltas, then compare with them attached
+    hf_module(m).save_pretrained(tmp_path/'base')
+    t.adapter.attach(m)
+    want = _logits(m); torch.save(want, tmp_path/'want.pt'); torch.save(IDS, tmp_path/'ids.pt')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    r = subprocess.run([sys.executable, '-c', PEFT_CHECK, str(tmp_path/'base'), str(tmp_path/'ad'), str(tmp_path/'want.pt'), str(tmp_path/'ids.pt')],
+                       capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert all(float(x) < 1e-5 for x in r.stdout.split()), r.stdout
+    merged = _logits(t.merge())
+    assert torch.allclose(merged, want, atol=1e-5)
+
+def test_nnsight_traces_peft_adapted_model(tmp_path):
+    m = tiny_model(); t = make_tuner(m, 'precise', COMPS); train(m, t, _data(m), steps=2, batch=8, lr=1e-2)
+    t.save(tmp_path/'ad', model=m.ai_name); want = _logits(m)
+    fresh = tiny_model(); hf_module(fresh).load_adapter(str(tmp_path/'ad'))   # transformers' PEFT integration, in place
+    with fresh.trace(IDS):
+        logits = fresh.lm_head.output.save()
+    assert torch.allclose(logits, want, atol=1e-5)
+
+def test_evaluate_adapter_takes_any_peft_adapter(tmp_path):
+    "A LoRA adapter made with plain peft (no adapter.json) merges through `apply_adapter` (what `evaluate --adapter` calls)"
+    from peft import LoraConfig, get_peft_model
+    hf = hf_module(tiny_model())
+    pm = get_peft_model(hf, LoraConfig(r=2, target_modules=['q_proj', 'v_proj'], init_lora_weights=False))
+    pm.save_pretrained(str(tmp_path/'plain')); want = pm(IDS).logits.detach()
+    assert adapter_info(tmp_path/'plain')['format'] == 'lora'
+    assert torch.allclose(_logits(apply_adapter(tiny_model(), tmp_path/'plain')), want, atol=1e-5)
+
+# ---- refusing to overwrite, Ctrl-C ----
+def _cli(out, *extra):
+    return cli_sft(['--model', 'tiny', '--components', 'a0.h1', '--steps', '2', '--batch', '4', '--seq', '16',
+                    '--n-gsm8k', '0', '--n-arith', '16', '--ckpt-every', '1', '--out', str(out), *extra])
+
+def test_refuses_existing_run_without_resume_or_overwrite(tmp_path, capsys):
+    assert _cli(tmp_path/'r') == 0
+    with pytest.raises(FileExistsError, match='--resume.*--overwrite'): _cli(tmp_path/'r')
+    (tmp_path/'f').write_text('x')
+    with pytest.raises(FileExistsError, match='is a file'): _cli(tmp_path/'f')
+    assert _cli(tmp_path/'r', '--overwrite') == 0
+    assert _cli(tmp_path/'r', '--resume') == 0            # already finished: resumes at step 2 of 2, nothing left to do
+
+def test_ctrl_c_prints_one_line_and_resume_is_exact(tmp_path, capsys, monkeypatch):
+    from transformers import TrainerCallback
+    import arith_interp.sft as sft
+    class CtrlC(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == 2: raise KeyboardInterrupt
+    real = sft.train
+    monkeypatch.setattr(sft, 'train', lambda *a, **kw: real(*a, **kw, callbacks=[CtrlC()]))
+    args = ['--steps', '4', '--lr', '1e-2']
+    assert _cli(tmp_path/'r', *args) == 130
+    err = capsys.readouterr().err
+    said = [l for l in err.replace('\r', '\n').splitlines() if l.startswith('arith-interp sft:')]   # the rest is the progress bar
+    assert 'Traceback' not in err and len(said) == 1 and 'checkpoint-1' in said[0] and '--resume' in said[0], err
+    monkeypatch.setattr(sft, 'train', real)
+    assert _cli(tmp_path/'r', *args, '--resume') == 0
+    assert _cli(tmp_path/'s', *args) == 0
+    from safetensors.torch import load_file
+    a, b = load_file(str(tmp_path/'r'/'adapter_model.safetensors')), load_file(str(tmp_path/'s'/'adapter_model.safetensors'))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+# ---- accelerate: two CPU processes give the same deltas as one at the same effective batch ----
+# (`--cpu` launches ONE process in accelerate 1.15 unless an mpirun hostfile is given; `--multi_gpu` starts torchrun, gloo on a CPU-only machine)
+LAUNCH = "import sys\nfrom arith_interp.cli import main\nsys.exit(main(['sft'] + sys.argv[1:]))\n"
+
+def _free_port()->int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def test_accelerate_two_processes_match_one(tmp_path):
+    (tmp_path/'launch.py').write_text(LAUNCH)
+    common = ['--model', 'tiny', '--components', 'a0.h1,a1.h2', '--mlps', 'm1', '--steps', '3', '--batch', '8', '--seq', '16',
+              '--n-gsm8k', '0', '--n-arith', '32', '--lr', '1e-2']
+    acc = shutil.which('accelerate') or str(pathlib.Path(sys.executable).parent/'accelerate')
+    r = subprocess.run([acc, 'launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no',
+                        '--main_process_port', str(_free_port()), str(tmp_path/'launch.py'), *common, '--out', str(tmp_path/'two')],
+                       capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert cli_sft(common + ['--grad-accum', '2', '--out', str(tmp_path/'one')]) == 0
+    from safetensors.torch import load_file
+    a, b = load_file(str(tmp_path/'one'/'adapter_model.safetensors')), load_file(str(tmp_path/'two'/'adapter_model.safetensors'))
+    assert max((a[k] - b[k]).abs().max().item() for k in a) < 1e-5
+    assert json.loads((tmp_path/'two'/'train.json').read_text())['processes'] == 2
+
+@pytest.mark.slow
+def test_peft_adapter_on_smollm2(tmp_path):
+    "The same round trip on the embedded SmolLM2-135M (GQA 9/3): trained, PEFT-loaded and merged logits agree to 1e-5 of the largest logit"
+    from arith_interp.models import load_model
+    from arith_interp.sites import parse_components
+    m = load_model('smollm2-135m', device='cpu'); s = spec(m)
+    t = make_tuner(m, 'precise', parse_components('a14.h2,a21.h2,m24', s))
+    train(m, t, tokenize_examples(m.tokenizer, arithmetic_examples(16, seed=0), seq=16), steps=2, batch=8, lr=1e-3)
+    t.save(tmp_path/'ad', model=m.ai_name)
+    t.adapter.detach(); hf_module(m).save_pretrained(tmp_path/'base'); t.adapter.attach(m)
+    ids = torch.tensor([[28, 19, 31, 33, 28, 30]])
+    want = hf_module(m)(ids).logits.detach(); torch.save(want, tmp_path/'want.pt'); torch.save(ids, tmp_path/'ids.pt')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    r = subprocess.run([sys.executable, '-c', PEFT_CHECK, str(tmp_path/'base'), str(tmp_path/'ad'), str(tmp_path/'want.pt'), str(tmp_path/'ids.pt')],
+                       capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    scale = want.abs().max().item()                         # 30 fp32 layers: hooked vs LoRA vs merged sums round differently (3e-5 absolute seen)
+    assert all(float(x) < 1e-5 * scale for x in r.stdout.split()), (r.stdout, scale)
