@@ -15,7 +15,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'cache_ok', 'embedded_weights', 'load_model',
-           'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module', 'model_info']
+           'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module',
+           'model_info']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -88,8 +89,8 @@ def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a
     "Load a causal LM wrapped for nnsight, with `remote` stored as its default"
     check_choice('remote', remote, REMOTE)
     if remote is True and (name_or_path in EMBEDDED or Path(name_or_path).exists()):
-        raise ValueError(f"remote=True runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-2-7b-hf'); {name_or_path!r} is local")
-    if remote is True: lm = TransformersModel(name_or_path)   # meta weights; the traces run on NDIF
+        raise ValueError(f"remote=True runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-3.1-8B'); {name_or_path!r} is local")
+    if remote is True: lm = TransformersModel(name_or_path, attn_implementation='eager')   # meta weights; NDIF runs the traces (eager: attention probabilities)
     else:
         hf, tok = _load_hf(_source(name_or_path), get_device(device), dtype)
         lm = TransformersModel(hf, tokenizer=tok)
@@ -100,9 +101,15 @@ def _tag(lm, name:str, remote)->TransformersModel:
     lm.ai_name, lm.ai_remote = name, remote
     return lm
 
+def register_package():
+    "Ship this package's code by value with every NDIF request (an editable install is not shipped otherwise)"
+    nnsight.register('arith_interp')
+
 def default_remote(model, remote=None):
-    "`remote` if given, else the model's default from `load_model`"
-    return getattr(model, 'ai_remote', False) if remote is None else check_choice('remote', remote, REMOTE)
+    "`remote` if given, else the model's default from `load_model`; a remote choice registers the package first"
+    remote = getattr(model, 'ai_remote', False) if remote is None else check_choice('remote', remote, REMOTE)
+    if remote is not False: register_package()
+    return remote
 
 # %% ../nbs/01_models.ipynb #ebcaf57c
 TINY_WORDS = ('plus minus times over divided by the sum of difference product quotient and is what Q A equals to '
