@@ -8,7 +8,7 @@ import sys, json, argparse, importlib, importlib.util
 from .core import *
 
 # %% auto #0
-__all__ = ['COMMANDS', 'available', 'resolve', 'cli_info', 'main']
+__all__ = ['COMMANDS', 'available', 'resolve', 'remote_info', 'cli_info', 'main']
 
 # %% ../nbs/19_cli.ipynb #677e7698
 COMMANDS = {
@@ -32,12 +32,27 @@ def resolve(target:str):
     return getattr(importlib.import_module(mod), fn)
 
 # %% ../nbs/19_cli.ipynb #35cc1dc9
+def remote_info(model:str, # 'tiny', 'smollm2-135m' (embedded), a Hub id or a local folder
+                trusted:bool=False, # the NDIF key is marked trusted
+               )->dict:
+    "`ndif.remote_plan` of `model`, from its config alone (no weights are loaded)"
+    from arith_interp.models import EMBEDDED, embedded_weights, tiny_config
+    from arith_interp.ndif import remote_plan, model_config
+    from arith_interp.sites import ARCHS
+    cfg = tiny_config() if model == 'tiny' else model_config(str(embedded_weights(model))) if model in EMBEDDED else model
+    return {**remote_plan(cfg, list(ARCHS), trusted), 'model': model}
+
 def cli_info(argv:list[str]|None=None)->int:
     "arith-interp info: print architecture, sizes, parameter count and source of a model as JSON"
     p = argparse.ArgumentParser(prog='arith-interp info', description=cli_info.__doc__)
     p.add_argument('--model', default='smollm2-135m', help="'smollm2-135m' (embedded), 'tiny', a Hub id or a local folder")
     p.add_argument('--device', default=None)
+    p.add_argument('--remote', default='False', choices=['False', 'True'], help='True: what each stage would do on NDIF, from the config alone')
+    p.add_argument('--trusted', action='store_true', help='with --remote True: the NDIF key is marked trusted (gradients allowed)')
     a = p.parse_args(argv)
+    if a.remote == 'True':
+        print(json.dumps(remote_info(a.model, a.trusted), indent=2))
+        return 0
     from arith_interp.models import load_model, tiny_model, model_info
     m = tiny_model() if a.model == 'tiny' else load_model(a.model, device=a.device)
     print(json.dumps(model_info(m), indent=2))

@@ -78,7 +78,8 @@ def model_config(config_or_model_id):
     "A Hugging Face config: the argument itself, or the config of a Hub id or folder (only config.json is read)"
     if not isinstance(config_or_model_id, str): return config_or_model_id
     from transformers import AutoConfig
-    return AutoConfig.from_pretrained(config_or_model_id)
+    try: return AutoConfig.from_pretrained(config_or_model_id)
+    except OSError as e: raise ValueError(f"cannot read the config of {config_or_model_id!r}: {str(e).splitlines()[0]}") from None
 
 def _does(s:RemoteStage, trusted:bool)->str:
     "One line: what stage `s` does on NDIF for a (trusted) key"
