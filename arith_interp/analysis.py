@@ -18,7 +18,8 @@ from .sites import *
 # %% auto #0
 __all__ = ['OPERATOR_WORDS', 'ROLES', 'query_start', 'role_spans', 'token_roles', 'role_onehot', 'role_shares',
            'attention_patterns', 'attention_shares', 'classify_heads', 'mlp_streams', 'operand_strings',
-           'single_token_id', 'digit_ids', 'mlp_cosines', 'curve_points', 'lens_logits', 'lens_top', 'lens_track']
+           'single_token_id', 'digit_ids', 'unembed_rows_traced', 'mlp_cosines', 'curve_points', 'lens_logits',
+           'lens_top', 'lens_track']
 
 # %% ../nbs/09_analysis.ipynb #ab1f4354
 OPERATOR_WORDS = ('plus', 'minus', 'times', 'over', 'divided by', 'multiplied by', 'sum', 'difference', 'product',
@@ -147,19 +148,37 @@ def digit_ids(tokenizer)->list[int]:
     if None in ids: raise ValueError("tokenizer: expected every digit 0-9 to be a single token")
     return ids
 
+def unembed_rows_traced(model, ids:list[int], # token ids whose unembedding rows to fetch
+                        remote=None, chunk:int=1024, # identity rows per unembedding call
+                       )->torch.Tensor:
+    "Unembedding rows `[len(ids), d_model]`, by calling the (bias-free) unembedding module on the identity inside a trace"
+    d, idx = spec(model).d_model, torch.as_tensor(list(ids), dtype=torch.long)
+    with torch.no_grad(), model.session(remote=default_remote(model, remote)):
+        with model.trace(input_ids=torch.zeros(1, 1, dtype=torch.long)):
+            x = embed_site(model).output
+            eye = torch.eye(d, device=x.device, dtype=x.dtype)
+            cols = nnsight.save([unembed_site(model)(eye[i:i+chunk])[:, idx.to(x.device)].detach().cpu() for i in range(0, d, chunk)])
+    return torch.cat(cols).T
+
+def _targets(tokenizer, record:dict)->tuple[list[int], int|None]:
+    "Single-token operand ids of the record's final query, and its answer token as it follows the prompt"
+    ops = [i for i in (single_token_id(tokenizer, s) for s in operand_strings(record)) if i is not None]
+    return ops, answer_token(tokenizer, record['clean'], str(record['answer']))
+
 def mlp_cosines(model, records:list[dict], # data records (fields clean, answer, op)
                 remote=None,
                 center_ids:list[int]|None=None, # subtract the mean unembedding row of these ids (e.g. `digit_ids`)
                )->pd.DataFrame:
     "Tidy per-prompt, per-layer cosines of MLP input / write with the operand and answer unembedding rows"
-    tk, rows = model.tokenizer, []
+    targets, rows = [_targets(model.tokenizer, r) for r in records], []
+    need = sorted({i for ops, a in targets for i in ops + [a] if i is not None} | set(center_ids or []))
     mid, mo = mlp_streams(model, [r['clean'] for r in records], remote)
-    mu = unembed_rows(model, center_ids).detach().cpu().mean(0) if center_ids else 0.
-    for b, r in enumerate(records):
-        ops = [i for i in (single_token_id(tk, s) for s in operand_strings(r)) if i is not None]
-        ans = answer_token(tk, r['clean'], str(r['answer']))    # the answer token as it follows the prompt
+    U = dict(zip(need, unembed_rows_traced(model, need, remote)))
+    def rows_of(ids): return torch.stack([U[i] for i in ids])
+    mu = rows_of(center_ids).mean(0) if center_ids else 0.
+    for b, (r, (ops, ans)) in enumerate(zip(records, targets)):
         if not ops or ans is None: continue
-        Wo, Wa = unembed_rows(model, ops).detach().cpu() - mu, unembed_rows(model, [ans]).detach().cpu() - mu
+        Wo, Wa = rows_of(ops) - mu, rows_of([ans]) - mu
         c = {'in_operand': _cos_rows(mid[b], Wo).mean(1), 'in_answer': _cos_rows(mid[b], Wa)[:, 0],
              'write_answer': _cos_rows(mo[b], Wa)[:, 0], 'write_operand': _cos_rows(mo[b], Wo).mean(1)}
         for q, v in c.items(): rows += [{'prompt': b, 'op': r.get('op'), 'style': r.get('style'), 'layer': L,
@@ -185,8 +204,9 @@ def lens_logits(model, prompts:list[str], remote=None)->torch.Tensor:
     n = spec(model).n_layers
     with torch.no_grad(), model.session(remote=default_remote(model, remote)):
         with model.trace(prompts):
-            res = nnsight.save([hidden(block_site(model, L).output)[:, -1].detach().cpu() for L in range(n)])
-    with torch.no_grad(): return to_logits(model, torch.stack(res, 1).to(hf_module(model).dtype)).float()
+            h = torch.stack([hidden(block_site(model, L).output)[:, -1] for L in range(n)], 1)
+            lg = nnsight.save(unembed_site(model)(norm_site(model)(h)).float().detach().cpu())
+    return lg
 
 def lens_top(logits:torch.Tensor, # [n_layers, vocab] for one prompt
              tokenizer, k:int=5)->pd.DataFrame:

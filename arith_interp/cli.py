@@ -13,7 +13,7 @@ from .core import *
 __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED', 'COMMANDS', 'PARSERS', 'remote_arg', 'positive_int', 'non_negative_int',
            'positive_float', 'command_parser', 'add_model_args', 'add_data_arg', 'add_seed_arg', 'add_out_args',
            'data_folder', 'output_file', 'planned_files', 'check_outputs', 'json_ready', 'write_json', 'write_result',
-           'info_parser', 'cli_info', 'tokenizer_for', 'gsm8k_expressions', 'data_parser', 'cli_data',
+           'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions', 'data_parser', 'cli_data',
            'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs', 'locate_parser',
            'cli_locate', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser', 'cli_transfer',
            'sft_parser', 'check_sft_out', 'cli_sft', 'committed_folder', 'default_study_folder', 'check_study_folder',
@@ -157,11 +157,31 @@ def info_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp info`"
     parser = command_parser('info', "print a model's architecture, sizes, parameter count and source as JSON")
     add_model_args(parser)
+    parser.add_argument('--trusted', action='store_true',
+                        help='with --remote true: the NDIF key is marked trusted (gradients allowed)')
     return parser
+
+def remote_info(model:str, # 'tiny', 'smollm2-135m' (embedded), a Hub id or a local folder
+                trusted:bool=False, # the NDIF key is marked trusted
+               )->dict:
+    "`ndif.remote_plan` of `model`, from its config alone (no weights are loaded)"
+    from arith_interp.models import EMBEDDED, embedded_weights, tiny_config
+    from arith_interp.ndif import remote_plan, model_config
+    from arith_interp.sites import ARCHS
+    if model == 'tiny':
+        config = tiny_config()
+    elif model in EMBEDDED:
+        config = model_config(str(embedded_weights(model)))
+    else:
+        config = model
+    return {**remote_plan(config, list(ARCHS), trusted), 'model': model}
 
 def cli_info(argv:list[str]|None=None)->int:
     "arith-interp info: print architecture, sizes, parameter count and source of a model as JSON"
     args = info_parser().parse_args(argv)
+    if args.remote is True:
+        print(json.dumps(remote_info(args.model, args.trusted), indent=2))
+        return 0
     from arith_interp.models import load, model_info
     print(json.dumps(model_info(load(args.model, device=args.device, remote=args.remote)), indent=2))
     return 0
@@ -559,6 +579,8 @@ def reproduce_parser()->argparse.ArgumentParser:
     budget.add_argument('--full', action='store_const', const='full', dest='budget',
                         help="the paper's sizes (GPU or NDIF)")
     parser.set_defaults(budget='default')
+    parser.add_argument('--trusted', action='store_true',
+                        help='the NDIF key is marked trusted: gradient methods (AtP) run remotely too')
     parser.add_argument('--force', action='append', default=[], metavar='STAGE',
                         help='recompute this stage, its cached per-run results included (repeatable)')
     parser.add_argument('--only', action='append', default=None, metavar='STAGE',
@@ -590,7 +612,8 @@ def cli_reproduce(argv:list[str]|None=None)->int:
     out = Path(args.out) if args.out else default_study_folder(args.model, args.budget, args.seed)
     check_study_folder(out, args.model, args.budget, args.seed, args.overwrite)
     data = data_folder(args.data).resolve()
-    run = Run(args.model, out, BUDGETS[args.budget], args.seed, args.device, args.remote, data_root=str(data))
+    run = Run(args.model, out, BUDGETS[args.budget], args.seed, args.device, args.remote, data_root=str(data),
+              trusted=args.trusted)
     print(f'[reproduce] {args.budget} budget -> {out}', flush=True)
     started = time.perf_counter()
     ran = run_stages(run, stages, force=force, only=only)

@@ -15,9 +15,9 @@ from .core import *
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'write_manifest', 'cache_ok',
-           'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name', 'default_remote',
-           'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module', 'model_info', 'is_tiny', 'hub_offline',
-           'in_hub_cache', 'check_model_source', 'load']
+           'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name',
+           'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module',
+           'model_info', 'is_tiny', 'hub_offline', 'in_hub_cache', 'check_model_source', 'load']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -156,10 +156,10 @@ def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a
     "Load a causal LM wrapped for nnsight, with `remote` stored as its default"
     check_choice('remote', remote, REMOTE)
     if remote is True and (name_or_path in EMBEDDED or Path(name_or_path).exists()):
-        raise ValueError("remote=True runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-2-7b-hf'); "
+        raise ValueError("remote=True runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-3.1-8B'); "
                          f"{name_or_path!r} is local")
     if remote is True:
-        lm = TransformersModel(name_or_path)   # meta weights; the traces run on NDIF
+        lm = TransformersModel(name_or_path, attn_implementation='eager')   # meta weights; NDIF runs the traces (eager: attention probabilities)
     else:
         hf, tokenizer = _load_hf(_source(name_or_path), get_device(device), dtype)
         lm = TransformersModel(hf, tokenizer=tokenizer)
@@ -195,12 +195,20 @@ def model_name(model)->str|None:
     tag = _tag_of(model)
     return tag.name if tag else None
 
+def register_package():
+    "Ship this package's code by value with every NDIF request (an editable install is not shipped otherwise)"
+    nnsight.register('arith_interp')
+
 def default_remote(model, remote=None):
-    "`remote` if given, else the model's default from `load_model`"
-    if remote is not None:
-        return check_choice('remote', remote, REMOTE)
-    tag = _tag_of(model)
-    return tag.remote if tag else False
+    "`remote` if given, else the model's default from `load_model`; a remote choice registers the package first"
+    if remote is None:
+        tag = _tag_of(model)
+        remote = tag.remote if tag else False
+    else:
+        remote = check_choice('remote', remote, REMOTE)
+    if remote is not False:
+        register_package()
+    return remote
 
 # %% ../nbs/01_models.ipynb #ebcaf57c
 TINY_WORDS = ('plus minus times over divided by the sum of difference product quotient and is what Q A equals to '
@@ -315,7 +323,7 @@ def check_model_source(name_or_path:str, # 'tiny[-arch]', an embedded name, a fo
     name = str(name_or_path)
     check_choice('remote', remote, REMOTE)
     if remote is True and _local_only(name):
-        raise ValueError(f"--remote true runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-2-7b-hf'); "
+        raise ValueError(f"--remote true runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-3.1-8B'); "
                          f"{name!r} exists only on this machine: use --remote false or local")
     if _local_only(name): return name
     if name.startswith(('/', '.', '~')): raise FileNotFoundError(f"model folder {name!r} does not exist; {_MODEL_KINDS}")

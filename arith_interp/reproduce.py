@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #ac26781a
 from __future__ import annotations
-import os, sys, json, time, shutil, hashlib, dataclasses, subprocess
+import os, re, sys, json, time, shutil, hashlib, dataclasses, subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
@@ -12,11 +12,12 @@ from .core import *
 from .report import write_report
 from .data import read_jsonl
 from .ranking import top_k
+from .ndif import skip_reason
 
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
-           'nbs_dir', 'run_notebooks', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks', 'study',
-           'merge_stage_times', 'write_stage_times']
+           'nbs_dir', 'run_notebooks', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks',
+           'tables_read', 'figures_stage', 'study', 'merge_stage_times', 'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class Run:
     device: str|None = None
     remote: bool|str = False
     data_root: str|None = None
+    trusted: bool = False      # the NDIF key is marked trusted: gradient methods (AtP) run remotely too
     _model: object = field(default=None, repr=False)
 
     @property
@@ -88,12 +90,16 @@ class Run:
         tab = load_table(self.path('locate_path.csv'))
         return top_k(tab[(tab.op == 'all') & (tab.metric == 'logit')], k or self.budget.top_k, kinds)
 
-    def config(self)->dict: return {'model': self.model_name, 'seed': self.seed, 'budget': dataclasses.asdict(self.budget), 'remote': str(self.remote)}
+    def config(self)->dict:
+        "The settings that key the stages (`trusted` only when set, so earlier caches stay valid)"
+        trust = {'trusted': True} if self.trusted else {}
+        return {'model': self.model_name, 'seed': self.seed, 'budget': dataclasses.asdict(self.budget), 'remote': str(self.remote), **trust}
 
     def env(self)->dict:
         "The environment variables that hand this run to a notebook (see `Run.from_env`)"
         return {'ARITH_INTERP_MODEL': self.model_name, 'ARITH_INTERP_PAPER': str(Path(self.out).resolve()), 'ARITH_INTERP_BUDGET': self.budget.name,
                 'ARITH_INTERP_SEED': str(self.seed), 'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or '',
+                'ARITH_INTERP_TRUSTED': str(self.trusted),
                 **({'ARITH_INTERP_DATA': str(self.data_root)} if self.data_root else {})}
 
     @classmethod
@@ -103,7 +109,8 @@ class Run:
         return cls(e('ARITH_INTERP_MODEL') or 'smollm2-135m', Path(e('ARITH_INTERP_PAPER') or proj_root()/'paper'),
                    BUDGETS[check_choice('ARITH_INTERP_BUDGET', e('ARITH_INTERP_BUDGET') or 'default', list(BUDGETS))],
                    int(e('ARITH_INTERP_SEED') or 0), e('ARITH_INTERP_DEVICE') or None,
-                   {'False': False, 'True': True, 'local': 'local'}[e('ARITH_INTERP_REMOTE') or 'False'])
+                   {'False': False, 'True': True, 'local': 'local'}[e('ARITH_INTERP_REMOTE') or 'False'],
+                   trusted=e('ARITH_INTERP_TRUSTED') == 'True')
 
 # %% ../nbs/14_reproduce.ipynb #0b1db743
 def balanced(recs:list[dict], n:int)->list[dict]:
@@ -161,14 +168,15 @@ def run_stage(run:Run, st:Stage, force:bool=False)->dict:
     return {**rec, 'status': 'ran'}
 
 def run_stages(run:Run, stages:list[Stage], force=(), only=None)->pd.DataFrame:
-    "Run `stages` in order (skipping cached ones unless in `force`); a table of status and seconds per stage"
+    "Run `stages` in order (cached ones unless in `force`, and on NDIF those it cannot run are skipped); status and seconds per stage"
     unknown = set(force) - {s.name for s in stages}
     if unknown: raise ValueError(f"--force {sorted(unknown)}: unknown stage; expected some of: {', '.join(s.name for s in stages)}")
     rows = []
     for st in progress(stages, desc='stages', disable=False):
         if only and st.name not in only: continue
-        print(f'[reproduce] {st.name}: {st.doc}', flush=True)
-        rec = run_stage(run, st, force=st.name in force)
+        skip = skip_reason(st.name, run.remote)
+        print(f'[reproduce] {skip or f"{st.name}: {st.doc}"}', flush=True)
+        rec = {'status': 'skipped', 'seconds': 0.0, 'files': []} if skip else run_stage(run, st, force=st.name in force)
         rows.append({'stage': st.name, 'status': rec['status'], 'seconds': rec['seconds'], 'files': len(rec['files'])})
     return pd.DataFrame(rows)
 
@@ -236,6 +244,20 @@ def bench_stage(run:Run)->list[Path]:
 # %% ../nbs/14_reproduce.ipynb #e142e669
 def figure_notebooks()->list[str]: return sorted(p.name for p in nbs_dir().glob('9[0-9]*.ipynb'))
 
+def tables_read(notebook:Path)->list[str]:
+    "The tables a figure notebook reads with `read_data`"
+    return re.findall(r"read_data\\?\(\\?['\"]([^'\"\\]+)", Path(notebook).read_text())
+
+def figures_stage(deps)->Stage:
+    "Stage `figures`: every figure notebook; on NDIF, only those whose tables exist (the rest belong to skipped stages)"
+    st = notebook_stage('figures', figure_notebooks(), deps, 'one notebook per figure')
+    def fn(run:Run):
+        if run.remote is False: return st.fn(run)
+        names = [f for f in figure_notebooks() if all(run.path(t).exists() for t in tables_read(nbs_dir()/f))]
+        for f in sorted(set(figure_notebooks()) - set(names)): print(f'[reproduce] figures: {f} skipped (its tables come from a stage skipped on NDIF)')
+        return notebook_stage('figures', names, deps).fn(run) if names else []
+    return dataclasses.replace(st, fn=fn)
+
 def study(report_fn=None)->list[Stage]:
     "The stages of the study, in order"
     nb = notebook_stage
@@ -247,7 +269,7 @@ def study(report_fn=None)->list[Stage]:
               nb('sft', ['24_sft.ipynb'], ['locate', 'baseline'], 'Precise SFT and its baselines', caches=('sft_runs',)),
               nb('transfer', ['25_transfer.ipynb'], ['data', 'locate'], 'key-head knockout beyond the templates')]
     stages.append(Stage('benchmarks', bench_stage, doc='benchmark JSON -> benchmarks.csv', src=tuple(str(proj_root()/'benchmarks'/f) for f, _ in _BENCH.values())))
-    stages.append(nb('figures', figure_notebooks(), [s.name for s in stages], 'one notebook per figure'))
+    stages.append(figures_stage([s.name for s in stages]))
     if report_fn: stages.append(Stage('report', report_fn, tuple(s.name for s in stages), 'paper/REPORT.md'))
     return stages
 
