@@ -4,17 +4,17 @@
 
 # %% ../nbs/10_transfer.ipynb #6f6e17c3
 from __future__ import annotations
-import argparse, contextlib, math, random, re
+import argparse, contextlib, math, random, re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
+import torch, nnsight
 from .core import *
-from .models import hf_module
+from .models import hf_module, default_remote
 from .sites import *
 from .data import encode_pairs, tok_ids, left_pad, _pad_id, positions, load_for_cli, variant_pairs, make_pairs, calc_expressions, filter_correct
 from .benchmarks import load_benchmark, norm_number, BENCHMARKS
-from .patching import knockout, acts_trace, unpack
+from .patching import knockout, activation_cache, patch_components, fwd_kw
 from .ranking import random_heads
 from .evaluation import wilson, _cont_tokens
 
@@ -23,75 +23,92 @@ __all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'next_token_h
            'math_prompt', 'math_hits', 'transfer', 'drops', 'transfer_sets', 'transfer_parser', 'cli_transfer']
 
 # %% ../nbs/10_transfer.ipynb #7f8bfc93
+def _through_nnsight(model):
+    "Forward pre-hook for the bare HF module: refuse forwards that do not run through nnsight (edits skip them)"
+    def check(module, args):
+        if not model.interleaver.interleaving:
+            raise RuntimeError("ablate: the bare HF module ran outside nnsight, so the ablation would not apply; "
+                               "run it through the nnsight model (model.trace, model.generate)")
+    return check
+
 @contextlib.contextmanager
-def ablate(model, # nnsight or bare HF model
+def ablate(model, # nnsight model
            comps, # components: names 'a1.h2,m0' or a list
            z_mean:torch.Tensor, # [n_layers, H*d_head] replacement o_proj inputs
            m_mean:torch.Tensor, # [n_layers, d_model] replacement MLP outputs
            last_only:bool=False, # only the last position of each forward (as `patching.knockout`)
           ):
-    "Context in which `comps` are mean-ablated in every forward of `model` (plain-torch hooks)"
-    s, hf = spec(model), hf_module(model); cs = parse_components(comps, s); pos = -1 if last_only else slice(None)
-    def zhook(L, hs):
-        def f(mod, args):
-            x = args[0].clone()
-            for h in hs: sl = head_slice(s, h); x[:, pos, sl] = z_mean[L, sl].to(x.device, x.dtype)
-            return (x, *args[1:])
-        return f
-    def mhook(L):
-        def f(mod, args, out): out = out.clone(); out[:, pos] = m_mean[L].to(out.device, out.dtype); return out
-        return f
-    byL = {}
-    for c in cs: byL.setdefault(c.layer, []).append(c.head)
-    hooks = [hf_module(head_site(hf, L)).register_forward_pre_hook(zhook(L, [h for h in hs if h is not None])) for L, hs in byL.items() if any(h is not None for h in hs)]
-    hooks += [hf_module(mlp_site(hf, L)).register_forward_hook(mhook(L)) for L, hs in byL.items() if None in hs]
-    try: yield
+    "Context in which `comps` are mean-ablated in every forward run through the nnsight `model` (an nnsight edit)"
+    groups = [parse_components(comps, spec(model))]
+    position = -1 if last_only else slice(None)
+    z_values, mlp_values = z_mean[None], m_mean[None]
+    with model.edit(inplace=True) as tracer:
+        for _ in tracer.all():
+            patch_components(model, groups, z_values, mlp_values, position=position)
+    guard = hf_module(model).register_forward_pre_hook(_through_nnsight(model))
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*was never reached')   # the edit's open loop ends with each run
+            yield
     finally:
-        for h in hooks: h.remove()
+        guard.remove()
+        model.clear_edits()
 
 # %% ../nbs/10_transfer.ipynb #b0f9b12e
 def last_means(model, batch, remote=None)->tuple[torch.Tensor, torch.Tensor]:
     "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` at the last position of `batch.clean`"
-    import nnsight
-    from arith_interp.models import default_remote
     with torch.no_grad(), model.session(remote=default_remote(model, remote)):
-        out = nnsight.save(acts_trace(model, batch.clean, batch.mask, batch.answer, batch.corrupt_answer))
-    u = unpack(out)
-    return u['z'].mean(0).cpu(), u['m'].mean(0).cpu()
+        cache = nnsight.save(activation_cache(model, batch, 'clean'))
+    return cache.z.mean(0).cpu(), cache.mlp.mean(0).cpu()
+
+def _masked_sums(model, ids:torch.Tensor, mask:torch.Tensor)->list:
+    "[o_proj input sums [L, H*d_head], MLP output sums [L, d_model]] over the real positions of one batch (one trace)"
+    device = hf_module(model).device
+    weight = mask.to(device).float()[..., None]
+    inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device))
+    with torch.no_grad():
+        with model.trace(**inputs, logits_to_keep=1):
+            z_sums, mlp_sums = [], []
+            for layer in range(spec(model).n_layers):
+                z_sums.append((head_site(model, layer).input.float() * weight).sum((0, 1)).cpu())
+                mlp_sums.append((mlp_site(model, layer).output.float() * weight).sum((0, 1)).cpu())
+            sums = nnsight.save([torch.stack(z_sums), torch.stack(mlp_sums)])
+    return sums
 
 def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, torch.Tensor]:
-    "Mean o_proj input and MLP output over every real position of `texts` (plain-torch hooks)"
-    s, hf, tk = spec(model), hf_module(model), model.tokenizer
-    zs, ms, n, cur = torch.zeros(s.n_layers, s.n_heads*s.d_head), torch.zeros(s.n_layers, s.d_model), 0, {}
-    hooks = [hf_module(head_site(hf, L)).register_forward_pre_hook(lambda m, a, L=L: cur.__setitem__(('z', L), a[0])) for L in range(s.n_layers)]
-    hooks += [hf_module(mlp_site(hf, L)).register_forward_hook(lambda m, a, o, L=L: cur.__setitem__(('m', L), o)) for L in range(s.n_layers)]
-    try:
-        for i in range(0, len(texts), batch_size):
-            ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i+batch_size]], _pad_id(tk))
-            with torch.no_grad(): hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), position_ids=positions(mask).to(hf.device))
-            w = mask.to(hf.device).float()[..., None]; n += w.sum().item()
-            for L in range(s.n_layers): zs[L] += (cur[('z', L)].float() * w).sum((0, 1)).cpu(); ms[L] += (cur[('m', L)].float() * w).sum((0, 1)).cpu()
-    finally:
-        for h in hooks: h.remove()
-    return zs / n, ms / n
+    "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` over every real position of `texts`"
+    s, tk = spec(model), model.tokenizer
+    z_total, mlp_total = torch.zeros(s.n_layers, s.n_heads * s.d_head), torch.zeros(s.n_layers, s.d_model)
+    n_tokens = 0
+    for i in range(0, len(texts), batch_size):
+        ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i + batch_size]], _pad_id(tk))
+        z_sum, mlp_sum = _masked_sums(model, ids, mask)
+        z_total += z_sum
+        mlp_total += mlp_sum
+        n_tokens += mask.float().sum().item()
+    return z_total / n_tokens, mlp_total / n_tokens
 
 # %% ../nbs/10_transfer.ipynb #86190779
 def next_token_hits(model, batch, batch_size:int=32)->torch.Tensor:
-    "Bool `[B]`: argmax next token == answer, by plain forwards (use inside `ablate` to ablate)"
-    hf, out = hf_module(model), []
+    "Bool `[B]`: argmax next token == answer, by forwards through the nnsight model (use inside `ablate` to ablate)"
+    out = []
     for i in range(0, len(batch.answer), batch_size):
-        ids, mask = batch.clean[i:i+batch_size].to(hf.device), batch.mask[i:i+batch_size].to(hf.device)
-        with torch.no_grad(): lg = hf(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1).logits[:, -1]
-        out.append(lg.argmax(-1).cpu() == batch.answer[i:i+batch_size])
+        rows = slice(i, i + batch_size)
+        with torch.no_grad():
+            logits = model.trace(**fwd_kw(batch.clean[rows], batch.mask[rows]), trace=False).logits[:, -1]
+        out.append(logits.argmax(-1).cpu() == batch.answer[rows])
     return torch.cat(out)
 
 # %% ../nbs/10_transfer.ipynb #5e263e1d
 def loglik(model, contexts:list[str], continuations:list[str])->torch.Tensor:
     "Summed log-probability `[N]` of each continuation after its context (one padded forward)"
-    tk, hf = model.tokenizer, hf_module(model)
+    tk, device = model.tokenizer, hf_module(model).device
     seqs, ns = zip(*[_cont_tokens(tk, c, x) for c, x in zip(contexts, continuations)])   # as `evaluation.eval_mc` tokenises
     ids, mask = left_pad(seqs, _pad_id(tk))
-    with torch.no_grad(): lp = hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), position_ids=positions(mask).to(hf.device)).logits.float().log_softmax(-1).cpu()
+    inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device))
+    with torch.no_grad():
+        logits = model.trace(**inputs, trace=False).logits   # through nnsight, so `ablate` applies
+    lp = logits.float().log_softmax(-1).cpu()
     tok_lp = lp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0]       # [N, T-1]: log p(token t+1)
     return torch.stack([tok_lp[i, -n:].sum() for i, n in enumerate(ns)])
 
@@ -123,7 +140,7 @@ def math_hits(model, items:list[dict], shots:list[dict]=(), max_new_tokens:int=1
         chunk = items[i:i+batch_size]
         ids, mask = left_pad([tok_ids(tk, math_prompt(it['question'], shots)) for it in chunk], _pad_id(tk))
         with torch.no_grad():
-            gen = hf.generate(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), max_new_tokens=max_new_tokens,
+            gen = model.generate(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), max_new_tokens=max_new_tokens,
                               do_sample=False, pad_token_id=_pad_id(tk))
         texts = tk.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)
         out += [first_number(t.split('\n')[0]) == norm_number(str(it['answer'])) for t, it in zip(texts, chunk)]

@@ -54,10 +54,10 @@ def main(argv=None):
     t_co = time.perf_counter()
     with torch.no_grad():
         with m.session(remote=False):
-            co = nnsight.save(P.acts_trace(m, b.corrupt, b.mask, b.answer, b.corrupt_answer))
+            co = nnsight.save(P.activation_cache(m, b, 'corrupt'))
         t_co = time.perf_counter() - t_co
-        z, mm = P._zm(co); t = time.perf_counter()
-        naive_act = torch.stack([P.patched_stats(m, b.clean, b.mask, b.answer, b.corrupt_answer, [[c]], z, mm)[0] for c in sub])
+        t = time.perf_counter()
+        naive_act = torch.stack([P.patched_run(m, b, [[c]], co.z, co.mlp)[0] for c in sub])
         t_naive_act = time.perf_counter() - t
     orc, t_orc = timed(P.direct_oracle, m, b, sub)
     idx = [allc.index(c) for c in sub]

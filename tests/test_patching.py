@@ -1,5 +1,6 @@
 "Exactness checks of arith_interp.patching / ranking that the notebooks do not show (tiny model, seconds on CPU)"
 import json, subprocess, sys
+from dataclasses import replace
 import pytest, torch, nnsight
 from arith_interp.models import tiny_model
 from arith_interp.data import make_pairs, encode_pairs, write_jsonl, positions
@@ -34,14 +35,14 @@ def test_clean_into_clean_is_one_corrupt_into_corrupt_is_zero(setup):
     m, b = setup
     with torch.no_grad():
         with m.session(remote=False):
-            cl = nnsight.save(P.acts_trace(m, b.clean, b.mask, b.answer, b.corrupt_answer))
-            co = nnsight.save(P.acts_trace(m, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-    zc, mc = P._zm(cl); zk, mk = P._zm(co); allc = P._comps(m, None)
+            cl = nnsight.save(P.activation_cache(m, b, 'clean'))
+            co = nnsight.save(P.activation_cache(m, b, 'corrupt'))
+    allc = P.components(spec(m))
     with torch.no_grad():
-        st_cc = P.patched_stats(m, b.clean, b.mask, b.answer, b.corrupt_answer, [allc], zc, mc)
-        st_kk = P.patched_stats(m, b.corrupt, b.mask, b.answer, b.corrupt_answer, [allc], zk, mk)
-    assert abs(P.metric_value('logit_diff', st_cc, cl[-1], co[-1]).item() - 1) < 1e-5
-    assert abs(P.metric_value('logit_diff', st_kk, cl[-1], co[-1]).item()) < 1e-5
+        st_cc = P.patched_run(m, b, [allc], cl.z, cl.mlp)
+        st_kk = P.patched_run(m, replace(b, clean=b.corrupt), [allc], co.z, co.mlp)
+    assert abs(P.metric_value('logit_diff', st_cc, cl.stats, co.stats).item() - 1) < 1e-5
+    assert abs(P.metric_value('logit_diff', st_kk, cl.stats, co.stats).item()) < 1e-5
 
 
 @pytest.mark.parametrize('metric', P.METRICS)
