@@ -15,10 +15,10 @@ from .sites import *
 from .data import positions
 
 # %% auto #0
-__all__ = ['METRICS', 'READOUTS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score', 'fwd_kw', 'ActivationCache',
-           'activation_cache', 'patch_components', 'patched_run', 'patch_counterfactual', 'score_table',
-           'path_patching', 'direct_oracle', 'activation_patching', 'attribution_patching', 'ablation_values',
-           'knockout']
+__all__ = ['METRICS', 'FUSED_ARCHS', 'READOUTS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score', 'fwd_kw',
+           'ActivationCache', 'activation_cache', 'patch_components', 'patched_run', 'patch_counterfactual',
+           'score_table', 'path_patching', 'direct_oracle', 'activation_patching', 'attribution_patching',
+           'ablation_values', 'knockout']
 
 # %% ../nbs/06_patching.ipynb #68f0108e
 METRICS = ('logit', 'logit_diff', 'prob')
@@ -117,6 +117,95 @@ def patch_components(model, # nnsight model, inside a trace (or an edit)
             for k in mlp_blocks:
                 mlp_outputs[_rows(k, block_rows), position] = mlp[:, layer].to(mlp_outputs.device, mlp_outputs.dtype)
 
+# %% ../nbs/06_patching.ipynb #258de0f8
+FUSED_ARCHS = ('llama', 'mistral', 'qwen2')   # Llama-style attention (no q/k norms): the plain-torch fast path
+
+def _fusable(model, groups:list, readout:str)->bool:
+    "True if `patched_run` can take the plain-torch path: one component per group, stats readout, Llama-style attention"
+    hf = hf_module(model)
+    plain_attention = not hasattr(attn_site(hf, 0), 'q_norm')
+    single = all(len(group) == 1 for group in groups)
+    return readout == 'stats' and single and hf.config.model_type in FUSED_ARCHS and plain_attention
+
+def _rotate_half(x:torch.Tensor)->torch.Tensor:
+    "RoPE's rotation of the two halves of the last dimension"
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), -1)
+
+def _last_token_attention(attn, # the HF attention module of one layer
+                          x:torch.Tensor, # [N, B, d_model] normed residual of the last token, N rows per pair
+                          keys:torch.Tensor, # [B, kv_heads, T-1, d_head] prefix keys (rotated), shared by the N rows
+                          values:torch.Tensor, # [B, kv_heads, T-1, d_head] prefix values
+                          cos:torch.Tensor, # [B, 1, d_head] RoPE cosines of the last position
+                          sin:torch.Tensor, # [B, 1, d_head] RoPE sines of the last position
+                          padding:torch.Tensor, # [B, T-1] True at left-padding positions of the prefix
+                         )->torch.Tensor:
+    "Per-head outputs `[N, B, H*d_head]` of the last token attending to the shared prefix and to itself"
+    rows, pairs, kv_heads, d_head = x.shape[0], x.shape[1], keys.shape[1], keys.shape[-1]
+    query = attn.q_proj(x).view(rows, pairs, -1, d_head)
+    key = attn.k_proj(x).view(rows, pairs, kv_heads, d_head)
+    value = attn.v_proj(x).view(rows, pairs, kv_heads, d_head)
+    query = (query * cos) + (_rotate_half(query) * sin)
+    key = (key * cos) + (_rotate_half(key) * sin)
+    query = query.view(rows, pairs, kv_heads, -1, d_head)                      # [N, B, kv_heads, group, d_head]
+    prefix_scores = torch.einsum('nbkgd,bktd->nbkgt', query, keys) * attn.scaling
+    prefix_scores = prefix_scores.masked_fill(padding[None, :, None, None, :], float('-inf'))
+    self_scores = (query * key[:, :, :, None]).sum(-1, keepdim=True) * attn.scaling
+    weights = torch.cat([prefix_scores, self_scores], -1).softmax(-1, dtype=torch.float32).to(query.dtype)
+    out = torch.einsum('nbkgt,bktd->nbkgd', weights[..., :-1], values) + weights[..., -1:] * value[:, :, :, None]
+    return out.reshape(rows, pairs, -1)
+
+def _clean_last_token(model, batch)->tuple:
+    "(prefix keys/values per layer, residual entering each layer [L, B, d], RoPE cos, sin, prefix padding) of the clean run"
+    hf, names = hf_module(model), arch(model)
+    prefix = _prefix_kv(model, batch)
+    last_position = positions(batch.mask)[:, -1:]
+    with torch.no_grad():
+        out = hf(input_ids=batch.clean[:, -1:], attention_mask=batch.mask, position_ids=last_position, use_cache=True,
+                 output_hidden_states=True, logits_to_keep=1, **{_cache_name(hf): _cache_for(model, prefix, 1)})
+        residuals = torch.stack([h[:, -1] for h in out.hidden_states[:spec(model).n_layers]])
+        rotary = module(hf, getattr(names, 'rotary', 'model.rotary_emb'))
+        cos, sin = rotary(residuals[0], last_position)
+    return prefix, residuals, cos, sin, batch.mask[:, :-1] == 0
+
+def _replace_rows(values:torch.Tensor, comps:list, rows:range, layer:int, z, mlp, heads:bool, s):
+    "Write the replacement values of the components of `rows` (heads: o_proj inputs, else MLP outputs) into `values`"
+    for r in rows:
+        c = comps[r]
+        if heads and c.head is not None:
+            cols = head_slice(s, c.head)
+            values[r, :, cols] = z[:, layer, cols].to(values.dtype)
+        if not heads and c.head is None:
+            values[r] = mlp[:, layer].to(values.dtype)
+
+def _fused_chunk(model, clean:tuple, comps:list, z, mlp)->torch.Tensor:
+    "Final residuals `[K, B, d]` with each of `comps` (in forward order) replaced alone; rows start at their layer"
+    hf, s, names = hf_module(model), spec(model), arch(model)
+    prefix, residuals, cos, sin, padding = clean
+    h = residuals.new_zeros(0, *residuals.shape[1:])
+    for layer in range(comps[0].layer, s.n_layers):
+        joining = range(len(h), len(h) + sum(c.layer == layer for c in comps))
+        h = torch.cat([h, residuals[layer].expand(len(joining), -1, -1)])
+        normed = module(block_site(hf, layer), getattr(names, 'attn_in', 'input_layernorm'))(h)
+        zs = _last_token_attention(attn_site(hf, layer), normed, *prefix[layer], cos, sin, padding)
+        _replace_rows(zs, comps, joining, layer, z, mlp, heads=True, s=s)
+        h = h + head_site(hf, layer)(zs)
+        mlp_out = mlp_site(hf, layer)(mlp_in_site(hf, layer)(h))
+        _replace_rows(mlp_out, comps, joining, layer, z, mlp, heads=False, s=s)
+        h = h + mlp_out
+    return h
+
+def _fused_patching(model, batch, comps:list, z, mlp, per_forward:int, full_vocab:bool)->torch.Tensor:
+    "Stats `[C, B, 3]` of the clean prompts with each component replaced alone at the last position (plain torch)"
+    order = sorted(range(len(comps)), key=lambda i: comps[i])
+    chunks = [order[i:i + per_forward] for i in range(0, len(order), per_forward)]
+    with torch.no_grad():
+        clean = _clean_last_token(model, batch)
+        shown = progress(chunks) if len(chunks) > 1 else chunks
+        resid = torch.cat([_fused_chunk(model, clean, [comps[i] for i in chunk], z, mlp) for chunk in shown])
+        stats = _readout(hf_module(model), resid, batch.answer, batch.corrupt_answer, full_vocab)
+    return stats[torch.tensor(order).argsort()]
+
 # %% ../nbs/06_patching.ipynb #767f0706
 def _cache_name(hf)->str:
     "The forward's name for its KV cache (argument and output): `cache` from transformers 5.24, `past_key_values` before"
@@ -127,7 +216,7 @@ def _prefix_kv(model, batch)->list:
     hf, ids, mask = hf_module(model), batch.clean, batch.mask
     with torch.no_grad():
         out = hf(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1],
-                 use_cache=True)
+                 use_cache=True, logits_to_keep=1)                            # keys and values only: skip the logits
     return [(layer.keys, layer.values) for layer in getattr(out, _cache_name(hf)).layers]
 
 def _cache_for(model, prefix:list, repeats:int)->DynamicCache:
@@ -169,13 +258,16 @@ def patched_run(model, # nnsight model (use inside a session unless kv_cache=Tru
                 groups:list, # groups[k]: the components replaced in run k (lists of Components)
                 z:torch.Tensor, # [B or 1, L, H*d_head] replacement o_proj inputs
                 mlp:torch.Tensor, # [B or 1, L, d_model] replacement MLP outputs
-                kv_cache:bool=False, # prefix once with a key/value cache, then one-token forwards (exact; local only)
+                kv_cache=False, # True: prefix once (KV cache), then the last token (local); 'fused': plain-torch fast path
                 rows:int|None=None, # rows per forward (groups per forward = rows // B); None: all groups in one forward
                 readout:str='stats', # 'stats' [K, B, 3] or 'accuracy' [K] (argmax next token == answer)
+                full_vocab:bool=True, # False: the fast path reads only the two answer logits (probability NaN)
                )->torch.Tensor:
     "The clean prompts with group k's components replaced at the last position, for every group k"
     check_choice('readout', readout, READOUTS)
     per_forward = len(groups) if rows is None else max(1, rows // len(batch.answer))
+    if kv_cache == 'fused' and _fusable(model, groups, readout):
+        return _fused_patching(model, batch, [group[0] for group in groups], z, mlp, per_forward, full_vocab)
     chunks = [groups[i:i + per_forward] for i in range(0, len(groups), per_forward)]
     prefix = _prefix_kv(model, batch) if kv_cache else None
     shown = progress(chunks) if len(chunks) > 1 else chunks
@@ -185,8 +277,9 @@ def patch_counterfactual(model, # nnsight model
                          batch, # PairBatch
                          groups:list, # groups[k]: the components patched with counterfactual values in run k
                          remote=None, # False, 'local' or True; None: the model's default
-                         kv_cache:bool|None=None, # key/value-cache path; None: when running locally
+                         kv_cache=None, # True or 'fused': a key/value-cache path (`patched_run`); None: True when local
                          rows:int|None=None, # rows per forward; None: all groups in one forward
+                         full_vocab:bool=True, # False: the fast path may skip the probability stat (NaN)
                         )->tuple:
     "(clean cache, counterfactual cache, stats [K, B, 3]) with group k patched with counterfactual values"
     remote = default_remote(model, remote)
@@ -201,7 +294,8 @@ def patch_counterfactual(model, # nnsight model
             if not kv_cache:
                 stats = nnsight.save(patched_run(model, batch, groups, corrupt.z, corrupt.mlp, rows=rows))
         if kv_cache:
-            stats = patched_run(model, batch, groups, corrupt.z, corrupt.mlp, kv_cache=True, rows=rows)
+            stats = patched_run(model, batch, groups, corrupt.z, corrupt.mlp, kv_cache=kv_cache, rows=rows,
+                                full_vocab=full_vocab)
     return clean, corrupt, stats
 
 # %% ../nbs/06_patching.ipynb #dab0c6b2
@@ -323,7 +417,7 @@ def activation_patching(model, # nnsight model
                         metric:str='logit', # 'logit', 'logit_diff' or 'prob'
                         remote=None, # False, 'local' or True; None: the model's default
                         comps=None, # components to score; default every head and MLP
-                        fast:bool|None=None, # key/value-cache path (`patched_run`'s kv_cache); None: locally
+                        fast=None, # True or 'fused' (plain torch, fastest): `patched_run`'s kv_cache; None: True locally
                         rows:int=512, # rows per forward (components per forward = rows // B)
                         seed:int=0, # recorded in the table
                         return_stats:bool=False, # also return the patched stats [C, B, 3]
@@ -332,7 +426,9 @@ def activation_patching(model, # nnsight model
     check_choice('metric', metric, METRICS)
     comps = _comps(model, comps)
     groups = [[c] for c in comps]
-    clean, corrupt, stats = patch_counterfactual(model, batch, groups, remote=remote, kv_cache=fast, rows=rows)
+    full_vocab = metric == 'prob' or return_stats
+    clean, corrupt, stats = patch_counterfactual(model, batch, groups, remote=remote, kv_cache=fast, rows=rows,
+                                                 full_vocab=full_vocab)
     scores = metric_score(metric, stats, clean.stats, corrupt.stats)
     table = score_table(model, comps, scores, 'act', metric, len(batch.answer), seed)
     return (table, stats) if return_stats else table
