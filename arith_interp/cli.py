@@ -16,8 +16,8 @@ __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED', 'COMMANDS', 'PARSERS',
            'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions', 'data_parser', 'cli_data',
            'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs', 'locate_parser',
            'cli_locate', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser', 'cli_transfer',
-           'sft_parser', 'check_sft_out', 'cli_sft', 'committed_folder', 'default_study_folder', 'check_study_folder',
-           'reproduce_parser', 'cli_reproduce', 'usage', 'main']
+           'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'cli_sft_study', 'committed_folder',
+           'default_study_folder', 'check_study_folder', 'reproduce_parser', 'cli_reproduce', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -539,6 +539,35 @@ def cli_sft(argv:list[str]|None=None)->int:
     print(json.dumps({**shown, 'final_loss': final_loss, 'out': str(out)}))
     return 0
 
+# %% ../nbs/19_cli.ipynb #c5f1a001
+def sft_study_parser()->argparse.ArgumentParser:
+    "Argument parser of `arith-interp sft-study`"
+    from arith_interp.sft_study import SFT_BUDGETS
+    parser = command_parser('sft-study', 'Run or resume the Precise SFT study of a budget (run by run), from a locate ranking table')
+    parser.add_argument('--budget', default='sft-cpu', choices=list(SFT_BUDGETS), help='study budget')
+    parser.add_argument('--ranking', required=True, help='locate ranking CSV (component, kind, score)')
+    add_model_args(parser, remote_help='fine-tuning runs here; only false is meaningful')
+    add_data_arg(parser)
+    add_seed_arg(parser)
+    parser.add_argument('--out', required=True, help='study folder (resumed if it exists)')
+    return parser
+
+def cli_sft_study(argv:list[str]|None=None)->int:
+    "arith-interp sft-study: run or resume the Precise SFT study of a budget"
+    from arith_interp.models import check_model_source, load
+    from arith_interp.ranking import top_k
+    from arith_interp.sft_study import SFT_BUDGETS, run_study
+    args = sft_study_parser().parse_args(argv)
+    check_file(args.ranking, '--ranking')
+    check_model_source(args.model, args.remote)
+    budget, ranking = SFT_BUDGETS[args.budget], load_table(args.ranking)
+    heads, mlps = top_k(ranking, budget.top_k, 'head'), top_k(ranking, budget.mlps, 'mlp')
+    data = data_folder(args.data, needed=False)
+    table = run_study(args.out, lambda: load(args.model, device=args.device), heads, mlps, args.budget, args.seed,
+                      str(data) if data else None)
+    print(table.to_string())
+    return 0
+
 # %% ../nbs/19_cli.ipynb #5ba3b7cb
 COMMITTED = dict(model='smollm2-135m', budget='default', seed=0)   # the settings of the study committed in paper/
 
@@ -631,10 +660,11 @@ COMMANDS = {
     'knockout':  (cli_knockout,  'accuracy after ablating components, top-k vs random-k'),
     'transfer':  (cli_transfer,  'knock out key heads on transfer and control datasets'),
     'sft':       (cli_sft,       'Precise SFT of the located components (and baselines)'),
+    'sft-study': (cli_sft_study, 'the powered Precise SFT study, run by run (resumable)'),
     'reproduce': (cli_reproduce, 'run the whole study and write paper/data, figures and REPORT.md'),
 }
 PARSERS = {'info': info_parser, 'data': data_parser, 'evaluate': evaluate_parser, 'locate': locate_parser,
-           'knockout': knockout_parser, 'transfer': transfer_parser, 'sft': sft_parser, 'reproduce': reproduce_parser}
+           'knockout': knockout_parser, 'transfer': transfer_parser, 'sft': sft_parser, 'sft-study': sft_study_parser, 'reproduce': reproduce_parser}
 
 def usage()->str:
     "The text of `arith-interp --help`"

@@ -4,7 +4,8 @@
 
 # %% ../nbs/06_patching.ipynb #5325b84c
 from __future__ import annotations
-import math, inspect
+import inspect
+from dataclasses import dataclass
 import torch, nnsight
 import pandas as pd
 from transformers import DynamicCache
@@ -14,9 +15,10 @@ from .sites import *
 from .data import positions
 
 # %% auto #0
-__all__ = ['METRICS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score', 'fwd_kw', 'acts_trace', 'unpack',
-           'patch_blocks', 'patched_stats', 'score_table', 'path_patching', 'direct_oracle', 'activation_patching',
-           'attribution_patching', 'knockout']
+__all__ = ['METRICS', 'FUSED_ARCHS', 'READOUTS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score', 'fwd_kw',
+           'ActivationCache', 'activation_cache', 'patch_components', 'patched_run', 'patch_counterfactual',
+           'score_table', 'path_patching', 'direct_oracle', 'activation_patching', 'attribution_patching',
+           'ablation_values', 'knockout']
 
 # %% ../nbs/06_patching.ipynb #68f0108e
 METRICS = ('logit', 'logit_diff', 'prob')
@@ -26,81 +28,293 @@ def logit_stats(logits:torch.Tensor, # [..., B, V] logits at the last position
                 corrupt_answer:torch.Tensor, # [B] counterfactual answer token ids
                )->torch.Tensor:
     "`[..., B, 3]`: answer logit, logit difference (answer − counterfactual answer), answer probability"
-    g = lambda ids: logits.gather(-1, ids.to(logits.device).expand(logits.shape[:-1])[..., None])[..., 0]
-    la = g(answer)
-    return torch.stack([la, la - g(corrupt_answer), (la - logits.logsumexp(-1)).exp()], -1)
+    def logit_of(ids): return logits.gather(-1, ids.to(logits.device).expand(logits.shape[:-1])[..., None])[..., 0]
+    answer_logit = logit_of(answer)
+    probability = (answer_logit - logits.logsumexp(-1)).exp()
+    return torch.stack([answer_logit, answer_logit - logit_of(corrupt_answer), probability], -1)
 
 def metric_value(metric:str, # 'logit', 'logit_diff' or 'prob'
-                 st:torch.Tensor, # [..., B, 3] stats of the run to score
+                 stats:torch.Tensor, # [..., B, 3] stats of the run to score
                  clean:torch.Tensor, # [B, 3] stats of the clean run
                  corrupt:torch.Tensor, # [B, 3] stats of the counterfactual run
                 )->torch.Tensor:
-    "Metric value `[...]` of stats `st`, averaged over the B pairs"
+    "Metric value `[...]` of `stats`, averaged over the B pairs"
     check_choice('metric', metric, METRICS)
-    if metric == 'logit': return ((st[..., 0] - clean[:, 0]) / clean[:, 0]).mean(-1)
-    if metric == 'prob': return st[..., 2].mean(-1)
-    return (st[..., 1].mean(-1) - corrupt[:, 1].mean()) / (clean[:, 1].mean() - corrupt[:, 1].mean())
+    if metric == 'logit':
+        return ((stats[..., 0] - clean[:, 0]) / clean[:, 0]).mean(-1)
+    if metric == 'prob':
+        return stats[..., 2].mean(-1)
+    clean_gap = clean[:, 1].mean() - corrupt[:, 1].mean()
+    return (stats[..., 1].mean(-1) - corrupt[:, 1].mean()) / clean_gap
 
-def metric_score(metric:str, st, clean, corrupt)->torch.Tensor:
+def metric_score(metric:str, # 'logit', 'logit_diff' or 'prob'
+                 stats:torch.Tensor, # [..., B, 3] stats of the intervened run
+                 clean:torch.Tensor, # [B, 3] stats of the clean run
+                 corrupt:torch.Tensor, # [B, 3] stats of the counterfactual run
+                )->torch.Tensor:
     "Score = change of the metric value from the clean run (negative = the intervention hurts)"
-    return metric_value(metric, st, clean, corrupt) - metric_value(metric, clean, clean, corrupt)
+    return metric_value(metric, stats, clean, corrupt) - metric_value(metric, clean, clean, corrupt)
 
 # %% ../nbs/06_patching.ipynb #522fef36
 def fwd_kw(ids:torch.Tensor, mask:torch.Tensor, **kw)->dict:
     "Forward keyword arguments for token `ids` with attention `mask` (explicit positions, last logits only)"
     return dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1, **kw)
 
-def acts_trace(model, ids, mask, answer, corrupt_answer)->list:
-    "One traced forward: `[z_0, m_0, z_1, m_1, ..., resid, stats]` at the last position (use inside a session)"
-    with model.trace(**fwd_kw(ids, mask)):
-        out = nnsight.save([])
-        for L in range(spec(model).n_layers):
-            out.append(head_site(model, L).input[:, -1].detach())
-            out.append(mlp_site(model, L).output[:, -1].detach())
-        out.append(norm_site(model).input[:, -1].detach())
-        out.append(logit_stats(model.output.logits[:, -1].detach(), answer, corrupt_answer))
-    return out
+@dataclass
+class ActivationCache:
+    "Activations at the last position of one forward over B prompts of a model with L layers"
+    z: torch.Tensor                 # [B, L, H*d_head] input of every layer's o_proj: the per-head outputs
+    mlp: torch.Tensor               # [B, L, d_model] output of every layer's MLP
+    resid: torch.Tensor|None = None # [B, d_model] final residual stream (input of the final norm)
+    stats: torch.Tensor|None = None # [B, 3] logit stats (`logit_stats`) of the run
 
-def unpack(out:list)->dict:
-    "Split an `acts_trace` list into z [B,L,H*d_head], m [B,L,d_model], resid [B,d_model], stats [B,3]"
-    n = (len(out) - 2) // 2
-    return dict(z=torch.stack(out[0:2*n:2], 1), m=torch.stack(out[1:2*n:2], 1), resid=out[-2], stats=out[-1])
+def _read_activations(model, batch)->ActivationCache:
+    "The `ActivationCache` of the forward being traced (call inside a trace, before anything else is read)"
+    zs, mlps = [], []
+    for layer in range(spec(model).n_layers):
+        zs.append(head_site(model, layer).input[:, -1].detach())
+        mlps.append(mlp_site(model, layer).output[:, -1].detach())
+    resid = norm_site(model).input[:, -1].detach()
+    stats = logit_stats(model.output.logits[:, -1].detach(), batch.answer, batch.corrupt_answer)
+    return ActivationCache(z=torch.stack(zs, 1), mlp=torch.stack(mlps, 1), resid=resid, stats=stats)
+
+def activation_cache(model, # nnsight model (call inside a session)
+                     batch, # PairBatch
+                     prompts:str='clean', # run the 'clean' or the 'corrupt' (counterfactual) prompts
+                    )->ActivationCache:
+    "One traced forward over `batch`'s clean or counterfactual prompts: its last-position activations"
+    ids = batch.clean if check_choice('prompts', prompts, ['clean', 'corrupt']) == 'clean' else batch.corrupt
+    with model.trace(**fwd_kw(ids, batch.mask)):
+        cache = nnsight.save(_read_activations(model, batch))
+    return cache
 
 # %% ../nbs/06_patching.ipynb #30954333
-def patch_blocks(model, # nnsight model, inside a trace
-                 groups:list, # groups[k]: components patched in row block k
-                 zsrc:torch.Tensor, # [B or 1, L, H*d_head] replacement o_proj inputs
-                 msrc:torch.Tensor, # [B or 1, L, d_model] replacement MLP outputs
-                 B:int, # rows per block
-                ):
-    "Replace each block's components at the last position by the source values"
-    s = spec(model)
-    for L in range(s.n_layers):
-        hs = [(k, c) for k, g in enumerate(groups) for c in g if c.layer == L and c.head is not None]
-        if hs:
-            x = head_site(model, L).input
-            for k, c in hs:
-                sl = head_slice(s, c.head); x[k*B:(k+1)*B, -1, sl] = zsrc[:, L, sl].to(x.device, x.dtype)
-        ms = [k for k, g in enumerate(groups) for c in g if c.layer == L and c.head is None]
-        if ms:
-            y = mlp_site(model, L).output
-            for k in ms: y[k*B:(k+1)*B, -1] = msrc[:, L].to(y.device, y.dtype)
+def _rows(block:int, block_rows:int|None)->slice:
+    "Rows of row block `block` (every row when `block_rows` is None)"
+    return slice(None) if block_rows is None else slice(block * block_rows, (block + 1) * block_rows)
 
-def patched_stats(model, ids, mask, answer, corrupt_answer, groups, zsrc, msrc)->torch.Tensor:
-    "Stats `[K, B, 3]` of full forwards with each group patched (one trace over K·B rows; use inside a session)"
-    K, B = len(groups), len(ids)
-    with model.trace(**fwd_kw(ids.repeat(K, 1), mask.repeat(K, 1))):
-        patch_blocks(model, groups, zsrc, msrc, B)
-        st = logit_stats(model.output.logits[:, -1].detach(), answer.repeat(K), corrupt_answer.repeat(K)).save()
-    return st.view(K, B, 3)
+def patch_components(model, # nnsight model, inside a trace (or an edit)
+                     groups:list, # groups[k]: the components replaced in row block k
+                     z:torch.Tensor, # [B or 1, L, H*d_head] replacement o_proj inputs
+                     mlp:torch.Tensor, # [B or 1, L, d_model] replacement MLP outputs
+                     block_rows:int|None=None, # rows per block; None: one block of every row
+                     position=-1, # position(s) replaced: -1 the last, slice(None) every one
+                    ):
+    "Replace each row block's components at `position` by the replacement values (modules read in forward order)"
+    s = spec(model)
+    for layer in range(s.n_layers):
+        heads = [(k, c.head) for k, group in enumerate(groups)
+                 for c in group if c.layer == layer and c.head is not None]
+        if heads:
+            head_inputs = head_site(model, layer).input
+            for k, head in heads:
+                cols = head_slice(s, head)
+                new = z[:, layer, cols].to(head_inputs.device, head_inputs.dtype)
+                head_inputs[_rows(k, block_rows), position, cols] = new
+        mlp_blocks = [k for k, group in enumerate(groups) for c in group if c.layer == layer and c.head is None]
+        if mlp_blocks:
+            mlp_outputs = mlp_site(model, layer).output
+            for k in mlp_blocks:
+                mlp_outputs[_rows(k, block_rows), position] = mlp[:, layer].to(mlp_outputs.device, mlp_outputs.dtype)
+
+# %% ../nbs/06_patching.ipynb #258de0f8
+FUSED_ARCHS = ('llama', 'mistral', 'qwen2')   # Llama-style attention (no q/k norms): the plain-torch fast path
+
+def _fusable(model, groups:list, readout:str)->bool:
+    "True if `patched_run` can take the plain-torch path: one component per group, stats readout, Llama-style attention"
+    hf = hf_module(model)
+    plain_attention = not hasattr(attn_site(hf, 0), 'q_norm')
+    single = all(len(group) == 1 for group in groups)
+    return readout == 'stats' and single and hf.config.model_type in FUSED_ARCHS and plain_attention
+
+def _rotate_half(x:torch.Tensor)->torch.Tensor:
+    "RoPE's rotation of the two halves of the last dimension"
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), -1)
+
+def _last_token_attention(attn, # the HF attention module of one layer
+                          x:torch.Tensor, # [N, B, d_model] normed residual of the last token, N rows per pair
+                          keys:torch.Tensor, # [B, kv_heads, T-1, d_head] prefix keys (rotated), shared by the N rows
+                          values:torch.Tensor, # [B, kv_heads, T-1, d_head] prefix values
+                          cos:torch.Tensor, # [B, 1, d_head] RoPE cosines of the last position
+                          sin:torch.Tensor, # [B, 1, d_head] RoPE sines of the last position
+                          padding:torch.Tensor, # [B, T-1] True at left-padding positions of the prefix
+                         )->torch.Tensor:
+    "Per-head outputs `[N, B, H*d_head]` of the last token attending to the shared prefix and to itself"
+    rows, pairs, kv_heads, d_head = x.shape[0], x.shape[1], keys.shape[1], keys.shape[-1]
+    query = attn.q_proj(x).view(rows, pairs, -1, d_head)
+    key = attn.k_proj(x).view(rows, pairs, kv_heads, d_head)
+    value = attn.v_proj(x).view(rows, pairs, kv_heads, d_head)
+    query = (query * cos) + (_rotate_half(query) * sin)
+    key = (key * cos) + (_rotate_half(key) * sin)
+    query = query.view(rows, pairs, kv_heads, -1, d_head)                      # [N, B, kv_heads, group, d_head]
+    prefix_scores = torch.einsum('nbkgd,bktd->nbkgt', query, keys) * attn.scaling
+    prefix_scores = prefix_scores.masked_fill(padding[None, :, None, None, :], float('-inf'))
+    self_scores = (query * key[:, :, :, None]).sum(-1, keepdim=True) * attn.scaling
+    weights = torch.cat([prefix_scores, self_scores], -1).softmax(-1, dtype=torch.float32).to(query.dtype)
+    out = torch.einsum('nbkgt,bktd->nbkgd', weights[..., :-1], values) + weights[..., -1:] * value[:, :, :, None]
+    return out.reshape(rows, pairs, -1)
+
+def _clean_last_token(model, batch)->tuple:
+    "(prefix keys/values per layer, residual entering each layer [L, B, d], RoPE cos, sin, prefix padding) of the clean run"
+    hf, names = hf_module(model), arch(model)
+    prefix = _prefix_kv(model, batch)
+    last_position = positions(batch.mask)[:, -1:]
+    with torch.no_grad():
+        out = hf(input_ids=batch.clean[:, -1:], attention_mask=batch.mask, position_ids=last_position, use_cache=True,
+                 output_hidden_states=True, logits_to_keep=1, **{_cache_name(hf): _cache_for(model, prefix, 1)})
+        residuals = torch.stack([h[:, -1] for h in out.hidden_states[:spec(model).n_layers]])
+        rotary = module(hf, getattr(names, 'rotary', 'model.rotary_emb'))
+        cos, sin = rotary(residuals[0], last_position)
+    return prefix, residuals, cos, sin, batch.mask[:, :-1] == 0
+
+def _replace_rows(values:torch.Tensor, comps:list, rows:range, layer:int, z, mlp, heads:bool, s):
+    "Write the replacement values of the components of `rows` (heads: o_proj inputs, else MLP outputs) into `values`"
+    for r in rows:
+        c = comps[r]
+        if heads and c.head is not None:
+            cols = head_slice(s, c.head)
+            values[r, :, cols] = z[:, layer, cols].to(values.dtype)
+        if not heads and c.head is None:
+            values[r] = mlp[:, layer].to(values.dtype)
+
+def _fused_chunk(model, clean:tuple, comps:list, z, mlp)->torch.Tensor:
+    "Final residuals `[K, B, d]` with each of `comps` (in forward order) replaced alone; rows start at their layer"
+    hf, s, names = hf_module(model), spec(model), arch(model)
+    prefix, residuals, cos, sin, padding = clean
+    h = residuals.new_zeros(0, *residuals.shape[1:])
+    for layer in range(comps[0].layer, s.n_layers):
+        joining = range(len(h), len(h) + sum(c.layer == layer for c in comps))
+        h = torch.cat([h, residuals[layer].expand(len(joining), -1, -1)])
+        normed = module(block_site(hf, layer), getattr(names, 'attn_in', 'input_layernorm'))(h)
+        zs = _last_token_attention(attn_site(hf, layer), normed, *prefix[layer], cos, sin, padding)
+        _replace_rows(zs, comps, joining, layer, z, mlp, heads=True, s=s)
+        h = h + head_site(hf, layer)(zs)
+        mlp_out = mlp_site(hf, layer)(mlp_in_site(hf, layer)(h))
+        _replace_rows(mlp_out, comps, joining, layer, z, mlp, heads=False, s=s)
+        h = h + mlp_out
+    return h
+
+def _fused_patching(model, batch, comps:list, z, mlp, per_forward:int, full_vocab:bool)->torch.Tensor:
+    "Stats `[C, B, 3]` of the clean prompts with each component replaced alone at the last position (plain torch)"
+    order = sorted(range(len(comps)), key=lambda i: comps[i])
+    chunks = [order[i:i + per_forward] for i in range(0, len(order), per_forward)]
+    with torch.no_grad():
+        clean = _clean_last_token(model, batch)
+        shown = progress(chunks) if len(chunks) > 1 else chunks
+        resid = torch.cat([_fused_chunk(model, clean, [comps[i] for i in chunk], z, mlp) for chunk in shown])
+        stats = _readout(hf_module(model), resid, batch.answer, batch.corrupt_answer, full_vocab)
+    return stats[torch.tensor(order).argsort()]
+
+# %% ../nbs/06_patching.ipynb #767f0706
+def _cache_name(hf)->str:
+    "The forward's name for its KV cache (argument and output): `cache` from transformers 5.24, `past_key_values` before"
+    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
+
+def _prefix_kv(model, batch)->list:
+    "Keys and values of every layer for the clean prefix (all but the last token; plain HF forward)"
+    hf, ids, mask = hf_module(model), batch.clean, batch.mask
+    with torch.no_grad():
+        out = hf(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1],
+                 use_cache=True, logits_to_keep=1)                            # keys and values only: skip the logits
+    return [(layer.keys, layer.values) for layer in getattr(out, _cache_name(hf)).layers]
+
+def _cache_for(model, prefix:list, repeats:int)->DynamicCache:
+    "A fresh cache holding `prefix` repeated along the batch (update() appends in place, so never reuse one)"
+    cache = DynamicCache(config=hf_module(model).config)
+    for layer, (keys, values) in enumerate(prefix):
+        cache.update(keys.repeat(repeats, 1, 1, 1), values.repeat(repeats, 1, 1, 1), layer)
+    return cache
+
+def _forward_inputs(model, batch, repeats:int, prefix:list|None)->dict:
+    "Forward keywords for the clean prompts repeated: whole prompts, or their last token on the prefix cache"
+    mask = batch.mask.repeat(repeats, 1)
+    if prefix is None:
+        return fwd_kw(batch.clean.repeat(repeats, 1), mask)
+    cache = {_cache_name(hf_module(model)): _cache_for(model, prefix, repeats)}
+    return dict(input_ids=batch.clean[:, -1:].repeat(repeats, 1), attention_mask=mask, use_cache=True,
+                position_ids=positions(batch.mask)[:, -1:].repeat(repeats, 1), logits_to_keep=1, **cache)
+
+READOUTS = ('stats', 'accuracy')
+
+def _read_out(logits:torch.Tensor, batch, n_groups:int, readout:str)->torch.Tensor:
+    "Stats `[K, B, 3]` or accuracy `[K]` of last-position logits `[K·B, V]`"
+    if readout == 'accuracy':
+        hits = logits.argmax(-1).view(n_groups, -1) == batch.answer.to(logits.device)
+        return hits.float().mean(-1)
+    stats = logit_stats(logits, batch.answer.repeat(n_groups), batch.corrupt_answer.repeat(n_groups))
+    return stats.view(n_groups, -1, 3)
+
+def _patched_forward(model, batch, groups:list, z, mlp, prefix:list|None, readout:str)->torch.Tensor:
+    "One forward over len(groups)·B rows, group k patched in row block k"
+    n_groups, n_pairs = len(groups), len(batch.answer)
+    with model.trace(**_forward_inputs(model, batch, n_groups, prefix)):
+        patch_components(model, groups, z, mlp, block_rows=n_pairs)
+        result = _read_out(model.output.logits[:, -1].detach(), batch, n_groups, readout).save()
+    return result
+
+def patched_run(model, # nnsight model (use inside a session unless kv_cache=True)
+                batch, # PairBatch: its clean prompts are run
+                groups:list, # groups[k]: the components replaced in run k (lists of Components)
+                z:torch.Tensor, # [B or 1, L, H*d_head] replacement o_proj inputs
+                mlp:torch.Tensor, # [B or 1, L, d_model] replacement MLP outputs
+                kv_cache=False, # True: prefix once (KV cache), then the last token (local); 'fused': plain-torch fast path
+                rows:int|None=None, # rows per forward (groups per forward = rows // B); None: all groups in one forward
+                readout:str='stats', # 'stats' [K, B, 3] or 'accuracy' [K] (argmax next token == answer)
+                full_vocab:bool=True, # False: the fast path reads only the two answer logits (probability NaN)
+               )->torch.Tensor:
+    "The clean prompts with group k's components replaced at the last position, for every group k"
+    check_choice('readout', readout, READOUTS)
+    per_forward = len(groups) if rows is None else max(1, rows // len(batch.answer))
+    if kv_cache == 'fused' and _fusable(model, groups, readout):
+        return _fused_patching(model, batch, [group[0] for group in groups], z, mlp, per_forward, full_vocab)
+    chunks = [groups[i:i + per_forward] for i in range(0, len(groups), per_forward)]
+    prefix = _prefix_kv(model, batch) if kv_cache else None
+    shown = progress(chunks) if len(chunks) > 1 else chunks
+    return torch.cat([_patched_forward(model, batch, chunk, z, mlp, prefix, readout) for chunk in shown])
+
+def patch_counterfactual(model, # nnsight model
+                         batch, # PairBatch
+                         groups:list, # groups[k]: the components patched with counterfactual values in run k
+                         remote=None, # False, 'local' or True; None: the model's default
+                         kv_cache=None, # True or 'fused': a key/value-cache path (`patched_run`); None: True when local
+                         rows:int|None=None, # rows per forward; None: all groups in one forward
+                         full_vocab:bool=True, # False: the fast path may skip the probability stat (NaN)
+                        )->tuple:
+    "(clean cache, counterfactual cache, stats [K, B, 3]) with group k patched with counterfactual values"
+    remote = default_remote(model, remote)
+    kv_cache = remote is False if kv_cache is None else kv_cache
+    if kv_cache and remote is not False:
+        raise ValueError("kv_cache=True (the key/value-cache fast path) runs locally only; "
+                         "use remote=False or kv_cache=False")
+    with torch.no_grad():
+        with model.session(remote=remote):
+            clean = nnsight.save(activation_cache(model, batch, 'clean'))
+            corrupt = nnsight.save(activation_cache(model, batch, 'corrupt'))
+            if not kv_cache:
+                stats = nnsight.save(patched_run(model, batch, groups, corrupt.z, corrupt.mlp, rows=rows))
+        if kv_cache:
+            stats = patched_run(model, batch, groups, corrupt.z, corrupt.mlp, kv_cache=kv_cache, rows=rows,
+                                full_vocab=full_vocab)
+    return clean, corrupt, stats
 
 # %% ../nbs/06_patching.ipynb #dab0c6b2
-def score_table(model, comps:list, scores, method:str, metric:str, n_pairs:int, seed:int=0)->pd.DataFrame:
+def score_table(model, # the model (its name is recorded)
+                comps:list, # the scored components
+                scores, # one score per component
+                method:str, # 'path', 'act', 'atp', ...
+                metric:str, # the metric scored
+                n_pairs:int, # pairs averaged over
+                seed:int=0, # recorded
+               )->pd.DataFrame:
     "Tidy table: component, layer, head, kind, method, metric, score, n_pairs, model, seed"
-    sc = check_finite(torch.as_tensor(scores).detach().cpu(), 'patching scores', model_name(model)).tolist()
-    return pd.DataFrame([dict(component=c.name, layer=c.layer, head=float('nan') if c.head is None else c.head, kind=c.kind,
-                              method=method, metric=metric, score=float(v), n_pairs=n_pairs,
-                              model=model_name(model), seed=seed) for c, v in zip(comps, sc)])
+    values = check_finite(torch.as_tensor(scores).detach().cpu(), 'patching scores', model_name(model)).tolist()
+    name = model_name(model)
+    def row(c, value):
+        head = float('nan') if c.head is None else c.head
+        return dict(component=c.name, layer=c.layer, head=head, kind=c.kind, method=method, metric=metric,
+                    score=float(value), n_pairs=n_pairs, model=name, seed=seed)
+    return pd.DataFrame([row(c, v) for c, v in zip(comps, values)])
 
 def _comps(model, comps)->list:
     "The requested components (names or Components), default every head and MLP, checked"
@@ -110,24 +324,30 @@ def _comps(model, comps)->list:
 # %% ../nbs/06_patching.ipynb #f61a3a0c
 def _rms(model, x:torch.Tensor)->torch.Tensor:
     "The final RMSNorm of `model` (Llama family) applied to `x`, from the norm's weight (works inside a trace)"
-    h = x.float(); h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + hf_module(model).config.rms_norm_eps)
+    h = x.float()
+    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + hf_module(model).config.rms_norm_eps)
     return norm_site(model).weight * h.to(x.dtype)
 
 def _readout(model, resid, answer, corrupt_answer, full:bool, chunk:int=8)->torch.Tensor:
     "Stats `[C, B, 3]` of final residuals `resid [C, B, d]`; `full=False` uses two unembedding rows (prob = NaN)"
-    U = unembed_site(model).weight
-    if full: return torch.cat([logit_stats(_rms(model, r) @ U.T, answer, corrupt_answer) for r in resid.split(chunk)])
-    n = _rms(model, resid); la, lc = (n * U[answer]).sum(-1), (n * U[corrupt_answer]).sum(-1)
-    return torch.stack([la, la - lc, torch.full_like(la, float('nan'))], -1)
+    unembed = unembed_site(model).weight
+    if full:
+        return torch.cat([logit_stats(_rms(model, r) @ unembed.T, answer, corrupt_answer) for r in resid.split(chunk)])
+    normed = _rms(model, resid)
+    answer_logit = (normed * unembed[answer]).sum(-1)
+    corrupt_logit = (normed * unembed[corrupt_answer]).sum(-1)
+    return torch.stack([answer_logit, answer_logit - corrupt_logit, torch.full_like(answer_logit, float('nan'))], -1)
 
-def _writes(model, comps, z, m)->torch.Tensor:
-    "Residual writes `[C, B, d]` of `comps` from last-position o_proj inputs `z [B,L,H*dh]` and MLP outputs `m [B,L,d]`"
+def _writes(model, comps, z, mlp)->torch.Tensor:
+    "Residual writes `[C, B, d]` of `comps` from last-position o_proj inputs `z [B,L,H*dh]`, MLP outputs `mlp [B,L,d]`"
     s = spec(model)
-    def w(c):
-        if c.head is None: return m[:, c.layer]
-        W = head_site(model, c.layer).weight[:, head_slice(s, c.head)]
-        return z[:, c.layer, head_slice(s, c.head)] @ W.T.to(z.dtype)
-    return torch.stack([w(c) for c in comps])
+    def write(c):
+        if c.head is None:
+            return mlp[:, c.layer]
+        cols = head_slice(s, c.head)
+        weight = head_site(model, c.layer).weight[:, cols]
+        return z[:, c.layer, cols] @ weight.T.to(z.dtype)
+    return torch.stack([write(c) for c in comps])
 
 # %% ../nbs/06_patching.ipynb #ef71320a
 def path_patching(model, # nnsight model
@@ -139,135 +359,113 @@ def path_patching(model, # nnsight model
                   return_stats:bool=False, # also return the patched stats [C, B, 3]
                  ):
     "Direct effect on `metric` of patching each component's last-position write with its counterfactual value"
-    check_choice('metric', metric, METRICS); cs = _comps(model, comps); b = batch
+    check_choice('metric', metric, METRICS)
+    comps = _comps(model, comps)
     with torch.no_grad():
         with model.session(remote=default_remote(model, remote)):
-            co = nnsight.save(acts_trace(model, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-            res = nnsight.save(_direct_trace(model, b, cs, co, metric == 'prob'))
-    sc = metric_score(metric, res[0], res[1], co[-1])
-    tab = score_table(model, cs, sc, 'path', metric, len(b.answer), seed)
-    return (tab, res[0]) if return_stats else tab
+            corrupt = nnsight.save(activation_cache(model, batch, 'corrupt'))
+            effects = nnsight.save(_direct_effects(model, batch, comps, corrupt, full=metric == 'prob'))
+    patched, clean_stats = effects
+    scores = metric_score(metric, patched, clean_stats, corrupt.stats)
+    table = score_table(model, comps, scores, 'path', metric, len(batch.answer), seed)
+    return (table, patched) if return_stats else table
 
-def _direct_trace(model, b, cs, co, full:bool)->list:
-    "Clean forward; returns [patched stats [C,B,3], clean stats [B,3]] computed from the cached writes"
-    n, d = spec(model).n_layers, len(co) // 2 - 1
-    with model.trace(**fwd_kw(b.clean, b.mask)):
-        zs, ms = [], []
-        for L in range(n): zs.append(head_site(model, L).input[:, -1].detach()); ms.append(mlp_site(model, L).output[:, -1].detach())
-        r = norm_site(model).input[:, -1].detach()
-        z, m = torch.stack(zs, 1), torch.stack(ms, 1)
-        zc, mc = torch.stack(co[0:2*n:2], 1).to(z.device, z.dtype), torch.stack(co[1:2*n:2], 1).to(m.device, m.dtype)
-        delta = _writes(model, cs, zc, mc) - _writes(model, cs, z, m)
-        out = nnsight.save([_readout(model, r + delta, b.answer, b.corrupt_answer, full),
-                            _readout(model, r[None], b.answer, b.corrupt_answer, full)[0]])
+def _direct_effects(model, batch, comps:list, corrupt:ActivationCache, full:bool)->list:
+    "Clean forward; [patched stats [C, B, 3], clean stats [B, 3]] read out inside it from the cached writes"
+    with model.trace(**fwd_kw(batch.clean, batch.mask)):
+        clean = _read_activations(model, batch)
+        corrupt_z = corrupt.z.to(clean.z.device, clean.z.dtype)
+        corrupt_mlp = corrupt.mlp.to(clean.mlp.device, clean.mlp.dtype)
+        delta = _writes(model, comps, corrupt_z, corrupt_mlp) - _writes(model, comps, clean.z, clean.mlp)
+        patched = _readout(model, clean.resid + delta, batch.answer, batch.corrupt_answer, full)
+        clean_stats = _readout(model, clean.resid[None], batch.answer, batch.corrupt_answer, full)[0]
+        out = nnsight.save([patched, clean_stats])
     return out
 
 # %% ../nbs/06_patching.ipynb #6f638217
 def _downstream(c, s)->list:
     "Components whose input c's write reaches (the rest of its layer's MLP and every later layer)"
-    return [d for d in components(s) if d.layer > c.layer or (d.layer == c.layer and d.head is None and c.head is not None)]
+    later_mlp = lambda d: d.layer == c.layer and d.head is None and c.head is not None
+    return [d for d in components(s) if d.layer > c.layer or later_mlp(d)]
+
+def _one_swapped(clean:ActivationCache, corrupt:ActivationCache, c, s)->tuple:
+    "(z, mlp): the clean values with component `c`'s replaced by its counterfactual value"
+    z, mlp = clean.z.clone(), clean.mlp.clone()
+    if c.head is None:
+        mlp[:, c.layer] = corrupt.mlp[:, c.layer]
+    else:
+        cols = head_slice(s, c.head)
+        z[:, c.layer, cols] = corrupt.z[:, c.layer, cols]
+    return z, mlp
 
 def direct_oracle(model, batch, comps=None, remote=None)->torch.Tensor:
     "Brute force: stats [C, B, 3] with c patched and everything downstream frozen at clean values (one forward per c)"
-    cs, s, b = _comps(model, comps), spec(model), batch
+    comps, s = _comps(model, comps), spec(model)
     with torch.no_grad():
         with model.session(remote=default_remote(model, remote)):
-            cl = nnsight.save(acts_trace(model, b.clean, b.mask, b.answer, b.corrupt_answer))
-            co = nnsight.save(acts_trace(model, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-    cl, co = unpack(cl), unpack(co)
-    out = []
-    for c in cs:
-        z, m = cl['z'].clone(), cl['m'].clone(); sl = slice(None) if c.head is None else head_slice(s, c.head)
-        (m[:, c.layer] if c.head is None else z[:, c.layer, sl]).copy_(co['m'][:, c.layer] if c.head is None else co['z'][:, c.layer, sl])
-        with torch.no_grad(): out.append(patched_stats(model, b.clean, b.mask, b.answer, b.corrupt_answer, [[c] + _downstream(c, s)], z, m)[0])
+            clean = nnsight.save(activation_cache(model, batch, 'clean'))
+            corrupt = nnsight.save(activation_cache(model, batch, 'corrupt'))
+        out = []
+        for c in comps:
+            z, mlp = _one_swapped(clean, corrupt, c, s)
+            out.append(patched_run(model, batch, [[c] + _downstream(c, s)], z, mlp)[0])
     return torch.stack(out)
 
-# %% ../nbs/06_patching.ipynb #4080bc46
-def _cache_name(hf)->str:
-    "What the forward calls its KV cache (argument and output): `cache` from transformers 5.24, `past_key_values` before"
-    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
-
-def _prefix_kv(model, ids, mask)->list:
-    "Keys and values of every layer for the prefix `ids[:, :-1]` (plain HF forward)"
-    hf = hf_module(model)
-    with torch.no_grad():
-        out = hf(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1], use_cache=True)
-    return [(l.keys, l.values) for l in getattr(out, _cache_name(hf)).layers]
-
-def _cache_for(model, kv:list, K:int)->DynamicCache:
-    "A fresh cache holding `kv` repeated K times along the batch (update() appends in place, so never reuse one)"
-    c = DynamicCache(config=hf_module(model).config)
-    for L, (k, v) in enumerate(kv): c.update(k.repeat(K, 1, 1, 1), v.repeat(K, 1, 1, 1), L)
-    return c
-
-def _last_token_stats(model, b, kv, groups, zsrc, msrc)->torch.Tensor:
-    "Stats [K, B, 3] of one-token forwards on the cached clean prefix, group k patched in row block k"
-    K, B = len(groups), len(b.answer)
-    kw = dict(input_ids=b.clean[:, -1:].repeat(K, 1), attention_mask=b.mask.repeat(K, 1), use_cache=True,
-              position_ids=positions(b.mask)[:, -1:].repeat(K, 1), logits_to_keep=1, **{_cache_name(hf_module(model)): _cache_for(model, kv, K)})
-    with model.trace(**kw):
-        patch_blocks(model, groups, zsrc, msrc, B)
-        st = logit_stats(model.output.logits[:, -1].detach(), b.answer.repeat(K), b.corrupt_answer.repeat(K)).save()
-    return st.view(K, B, 3)
-
 # %% ../nbs/06_patching.ipynb #8f778dec
-def _chunks(xs:list, n:int)->list: return [xs[i:i+n] for i in range(0, len(xs), n)]
-
 def activation_patching(model, # nnsight model
                         batch, # PairBatch
                         metric:str='logit', # 'logit', 'logit_diff' or 'prob'
                         remote=None, # False, 'local' or True; None: the model's default
                         comps=None, # components to score; default every head and MLP
-                        fast:bool|None=None, # key/value-cache path; None: when running locally
+                        fast=None, # True or 'fused' (plain torch, fastest): `patched_run`'s kv_cache; None: True locally
                         rows:int=512, # rows per forward (components per forward = rows // B)
                         seed:int=0, # recorded in the table
                         return_stats:bool=False, # also return the patched stats [C, B, 3]
                        ):
     "Total effect on `metric` of patching each component at the last position with its counterfactual value"
-    check_choice('metric', metric, METRICS); cs, b = _comps(model, comps), batch
-    remote = default_remote(model, remote); fast = remote is False if fast is None else fast
-    if fast and remote is not False: raise ValueError("activation_patching: fast=True (key/value cache) runs locally only; use remote=False or fast=False")
-    K = max(1, rows // len(b.answer))
-    with torch.no_grad():
-        with model.session(remote=remote):
-            cl = nnsight.save(acts_trace(model, b.clean, b.mask, b.answer, b.corrupt_answer))
-            co = nnsight.save(acts_trace(model, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-            if not fast: sts = nnsight.save([patched_stats(model, b.clean, b.mask, b.answer, b.corrupt_answer, [[c] for c in g], *_zm(co)) for g in progress(_chunks(cs, K))])
-        if fast:
-            kv = _prefix_kv(model, b.clean, b.mask)
-            sts = [_last_token_stats(model, b, kv, [[c] for c in g], *_zm(co)) for g in progress(_chunks(cs, K))]
-    st = torch.cat(sts); sc = metric_score(metric, st, cl[-1], co[-1])
-    tab = score_table(model, cs, sc, 'act', metric, len(b.answer), seed)
-    return (tab, st) if return_stats else tab
-
-def _zm(out:list)->tuple:
-    "(z, m) stacked from an `acts_trace` list"
-    n = (len(out) - 2) // 2
-    return torch.stack(out[0:2*n:2], 1), torch.stack(out[1:2*n:2], 1)
+    check_choice('metric', metric, METRICS)
+    comps = _comps(model, comps)
+    groups = [[c] for c in comps]
+    full_vocab = metric == 'prob' or return_stats
+    clean, corrupt, stats = patch_counterfactual(model, batch, groups, remote=remote, kv_cache=fast, rows=rows,
+                                                 full_vocab=full_vocab)
+    scores = metric_score(metric, stats, clean.stats, corrupt.stats)
+    table = score_table(model, comps, scores, 'act', metric, len(batch.answer), seed)
+    return (table, stats) if return_stats else table
 
 # %% ../nbs/06_patching.ipynb #9a84b0e4
-def _grad_trace(model, b, co, metric:str)->list:
-    "Clean forward + backward of the metric: [grad z, grad m] per layer at the last position, then acts (use inside a session)"
-    n = spec(model).n_layers
-    with model.trace(**fwd_kw(b.clean, b.mask)):
+def _gradient_trace(model, batch, corrupt:ActivationCache, metric:str)->list:
+    "Clean forward + backward of the metric: [gradients, activations] at the last position (use inside a session)"
+    n_layers = spec(model).n_layers
+    with model.trace(**fwd_kw(batch.clean, batch.mask)):
         embed_site(model).output.requires_grad_(True)
-        zs, ms = [], []
-        for L in range(n): zs.append(head_site(model, L).input); ms.append(mlp_site(model, L).output)
-        st = logit_stats(model.output.logits[:, -1], b.answer, b.corrupt_answer)
-        val = metric_value(metric, st, st.detach(), co[-1].to(st.device))
-        with val.backward():
-            g = nnsight.save([None] * (2 * n))
-            for L in reversed(range(n)): g[2*L+1] = ms[L].grad[:, -1].detach(); g[2*L] = zs[L].grad[:, -1].detach()
-        acts = nnsight.save([t for L in range(n) for t in (zs[L][:, -1].detach(), ms[L][:, -1].detach())])
-    return [g, acts]
+        zs, mlps = [], []
+        for layer in range(n_layers):
+            zs.append(head_site(model, layer).input)
+            mlps.append(mlp_site(model, layer).output)
+        stats = logit_stats(model.output.logits[:, -1], batch.answer, batch.corrupt_answer)
+        value = metric_value(metric, stats, stats.detach(), corrupt.stats.to(stats.device))
+        with value.backward():
+            z_grads = nnsight.save([None] * n_layers)
+            mlp_grads = nnsight.save([None] * n_layers)
+            for layer in reversed(range(n_layers)):
+                mlp_grads[layer] = mlps[layer].grad[:, -1].detach()
+                z_grads[layer] = zs[layer].grad[:, -1].detach()
+        acts = nnsight.save(ActivationCache(z=torch.stack([z[:, -1].detach() for z in zs], 1),
+                                            mlp=torch.stack([m[:, -1].detach() for m in mlps], 1)))
+    return [ActivationCache(z=torch.stack(z_grads, 1), mlp=torch.stack(mlp_grads, 1)), acts]
 
-def _atp_scores(model, cs, g, acts, co)->torch.Tensor:
-    "Per-component AtP estimates (summed over pairs) from gradients and activations"
-    s, n = spec(model), spec(model).n_layers
-    def one(c):
-        i, sl = (2*c.layer + 1, slice(None)) if c.head is None else (2*c.layer, head_slice(s, c.head))
-        return ((co[i][:, sl].to(acts[i].device) - acts[i][:, sl]) * g[i][:, sl]).sum()
-    return torch.stack([one(c) for c in cs])
+def _atp_scores(model, comps, grads:ActivationCache, acts:ActivationCache, corrupt:ActivationCache)->torch.Tensor:
+    "Per-component AtP estimates (summed over pairs): (counterfactual − clean activation) · gradient"
+    s = spec(model)
+    def estimate(c):
+        if c.head is None:
+            change = corrupt.mlp[:, c.layer].to(acts.mlp.device) - acts.mlp[:, c.layer]
+            return (change * grads.mlp[:, c.layer]).sum()
+        cols = head_slice(s, c.head)
+        change = corrupt.z[:, c.layer, cols].to(acts.z.device) - acts.z[:, c.layer, cols]
+        return (change * grads.z[:, c.layer, cols]).sum()
+    return torch.stack([estimate(c) for c in comps])
 
 def attribution_patching(model, # nnsight model
                          batch, # PairBatch
@@ -277,26 +475,41 @@ def attribution_patching(model, # nnsight model
                          seed:int=0, # recorded in the table
                         )->pd.DataFrame:
     "AtP estimate of each component's activation-patching score"
-    check_choice('metric', metric, METRICS); cs, b, hf = _comps(model, comps), batch, hf_module(model)
-    req = {n: p.requires_grad for n, p in hf.named_parameters()}; hf.requires_grad_(False)
+    check_choice('metric', metric, METRICS)
+    comps, hf = _comps(model, comps), hf_module(model)
+    trainable = {name: p.requires_grad for name, p in hf.named_parameters()}
+    hf.requires_grad_(False)
     try:
         with model.session(remote=default_remote(model, remote)):
-            with torch.no_grad(): co = nnsight.save(acts_trace(model, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-            res = nnsight.save(_grad_trace(model, b, co, metric))
+            with torch.no_grad():
+                corrupt = nnsight.save(activation_cache(model, batch, 'corrupt'))
+            grads_and_acts = nnsight.save(_gradient_trace(model, batch, corrupt, metric))
     finally:
-        for n, p in hf.named_parameters(): p.requires_grad_(req[n])
-    return score_table(model, cs, _atp_scores(model, cs, *res, co).detach(), 'atp', metric, len(b.answer), seed)
+        for name, p in hf.named_parameters():
+            p.requires_grad_(trainable[name])
+    scores = _atp_scores(model, comps, *grads_and_acts, corrupt).detach()
+    return score_table(model, comps, scores, 'atp', metric, len(batch.answer), seed)
 
 # %% ../nbs/06_patching.ipynb #77176868
 ABLATIONS = ('mean', 'zero', 'resample')
 
-def _ablation_source(ablation:str, ref:list, B:int, seed:int)->tuple:
-    "(z, m) replacement values for an ablation, from a reference `acts_trace` list"
-    z, m = _zm(ref)
-    if ablation == 'zero': return torch.zeros_like(z[:1]), torch.zeros_like(m[:1])
-    if ablation == 'mean': return z.mean(0, keepdim=True), m.mean(0, keepdim=True)
-    idx = torch.randint(len(z), (B,), generator=torch.Generator().manual_seed(seed))
-    return z[idx], m[idx]
+def ablation_values(ablation:str, # 'mean', 'zero' or 'resample'
+                    reference:ActivationCache, # cache of the reference prompts
+                    n_rows:int, # rows the values are for (a resample draws one reference row per row)
+                    seed:int=0, # seed of the resample draw
+                   )->tuple:
+    "(z, mlp) replacement values `[1 or n_rows, L, ...]` of an ablation, from a reference cache"
+    check_choice('ablation', ablation, ABLATIONS)
+    if ablation == 'zero':
+        return torch.zeros_like(reference.z[:1]), torch.zeros_like(reference.mlp[:1])
+    if ablation == 'mean':
+        return reference.z.mean(0, keepdim=True), reference.mlp.mean(0, keepdim=True)
+    draw = torch.randint(len(reference.z), (n_rows,), generator=torch.Generator().manual_seed(seed))
+    return reference.z[draw], reference.mlp[draw]
+
+def _is_sets(comps)->bool:
+    "True if `comps` is a list of component sets (not one set)"
+    return not isinstance(comps, str) and len(comps) > 0 and not isinstance(comps[0], (str, Component))
 
 def knockout(model, # nnsight model
              batch, # PairBatch (its clean prompts are scored)
@@ -307,23 +520,14 @@ def knockout(model, # nnsight model
              seed:int=0, # seed of the resample draw
             )->dict|list[dict]:
     "Accuracy after ablating `comps` at the last position (a list of sets gives one result per set, one forward)"
-    check_choice('ablation', ablation, ABLATIONS); b, r = batch, reference or batch; s = spec(model)
+    check_choice('ablation', ablation, ABLATIONS)
+    s, n_pairs = spec(model), len(batch.answer)
     sets = [parse_components(c, s) for c in comps] if _is_sets(comps) else [parse_components(comps, s)]
     with torch.no_grad():
         with model.session(remote=default_remote(model, remote)):
-            ref = nnsight.save(acts_trace(model, r.clean, r.mask, r.answer, r.corrupt_answer))
-            acc = nnsight.save(_accuracy(model, b, [[]] + sets, ref, ablation, seed))
-    out = [dict(accuracy=float(a), clean_accuracy=float(acc[0]), n=len(b.answer), ablation=ablation, components=[c.name for c in g])
-           for a, g in zip(acc[1:], sets)]
+            reference_cache = activation_cache(model, reference or batch, 'clean')
+            z, mlp = ablation_values(ablation, reference_cache, n_pairs, seed)
+            accuracy = nnsight.save(patched_run(model, batch, [[]] + sets, z, mlp, readout='accuracy'))
+    out = [dict(accuracy=float(a), clean_accuracy=float(accuracy[0]), n=n_pairs, ablation=ablation,
+                components=[c.name for c in group]) for a, group in zip(accuracy[1:], sets)]
     return out if _is_sets(comps) else out[0]
-
-def _is_sets(comps)->bool: return not isinstance(comps, str) and len(comps) > 0 and not isinstance(comps[0], (str, Component))
-
-def _accuracy(model, b, groups, ref, ablation, seed)->torch.Tensor:
-    "Accuracy [K] of each group's ablated forward (argmax next token == answer)"
-    K, B = len(groups), len(b.answer)
-    with model.trace(**fwd_kw(b.clean.repeat(K, 1), b.mask.repeat(K, 1))):
-        patch_blocks(model, groups, *_ablation_source(ablation, ref, B, seed), B)
-        lg = model.output.logits[:, -1]
-        hit = (lg.argmax(-1).view(K, B) == b.answer.to(lg.device)).float().mean(-1).save()
-    return hit

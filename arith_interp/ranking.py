@@ -7,12 +7,12 @@ from __future__ import annotations
 import importlib, math, random, statistics
 from itertools import combinations
 from pathlib import Path
-import numpy as np, pandas as pd, torch, nnsight
+import numpy as np, pandas as pd, torch
 from .core import *
 from .models import default_remote
 from .sites import *
 from .data import encode_pairs, read_jsonl
-from . import patching as P
+from .patching import METRICS, ABLATIONS, knockout, metric_value, patch_counterfactual
 
 # %% auto #0
 __all__ = ['COLUMNS', 'LOCATORS', 'FRACTIONS', 'locator', 'locate', 'key_components', 'top_k', 'locate_by_op', 'jaccard',
@@ -43,7 +43,7 @@ def top_k(tab:pd.DataFrame, # ranking table (columns component, kind, score)
           kinds=('head', 'mlp'), # kinds to keep ('head', 'mlp' or both)
           absolute:bool=False, # rank by |score| instead of most negative first
          )->list[str]:
-    "Names of the `k` most important components of `kinds`: most negative score first (or largest |score|); ties keep table order"
+    "Names of the `k` most important components of `kinds`: most negative score (or largest |score|) first, ties in order"
     d = tab[tab.kind.isin((kinds,) if isinstance(kinds, str) else kinds)]
     check_finite(d.score, 'ranking scores', model=d.model.iloc[0] if 'model' in d and len(d) else None)
     s = -d.score.abs() if absolute else d.score
@@ -52,8 +52,10 @@ def top_k(tab:pd.DataFrame, # ranking table (columns component, kind, score)
 def locate_by_op(model, batch, method:str='path', metric:str='logit', remote=None, **kw)->pd.DataFrame:
     "One ranking per operation of `batch.records` (column `op` added), each on that operation's pairs"
     ops = [r['op'] for r in batch.records]
-    return pd.concat([locate(model, batch[[i for i, o in enumerate(ops) if o == op]], method, metric, remote, **kw).assign(op=op)
-                      for op in sorted(set(ops))], ignore_index=True)
+    def ranking(op):
+        rows = [i for i, o in enumerate(ops) if o == op]
+        return locate(model, batch[rows], method, metric, remote, **kw).assign(op=op)
+    return pd.concat([ranking(op) for op in sorted(set(ops))], ignore_index=True)
 
 def jaccard(a, b)->float:
     "|a ∩ b| / |a ∪ b| (1.0 for two empty sets)"
@@ -62,7 +64,7 @@ def jaccard(a, b)->float:
 
 def op_overlap(tab, # a `locate_by_op` table (column `op`), or a dict name -> ranking table
                k:int=10, kinds=('head',), absolute:bool=False)->pd.DataFrame:
-    "Tidy pairwise overlap of the top-`k` components of each operation (or named ranking): a, b, k, shared, jaccard, common"
+    "Tidy pairwise overlap of the top-`k` of each operation (or named ranking): a, b, k, shared, jaccard, common"
     tabs = tab if isinstance(tab, dict) else dict(list(tab.groupby('op')))
     tops = {o: set(top_k(r, k, kinds, absolute)) for o, r in tabs.items()}
     return pd.DataFrame([dict(a=x, b=y, k=k, shared=len(tops[x] & tops[y]), jaccard=jaccard(tops[x], tops[y]),
@@ -70,24 +72,41 @@ def op_overlap(tab, # a `locate_by_op` table (column `op`), or a dict name -> ra
                         columns=['a', 'b', 'k', 'shared', 'jaccard', 'common'])
 
 # %% ../nbs/07_ranking.ipynb #6be27bef
-def random_like(comps:list, pool:list, draws:int=5, seed:int=0)->list[list[str]]:
+def random_like(comps:list, # the components to match (names)
+                pool:list, # names to draw from
+                draws:int=5, # how many sets
+                seed:int=0, # seed of draw i is seed + i
+               )->list[list[str]]:
     "`draws` random sets with the same number of heads and MLPs as `comps`, drawn from `pool` minus `comps`"
-    cs = [Component.parse(c) for c in comps]; rest = [Component.parse(c) for c in pool if c not in set(comps)]
+    chosen = [Component.parse(c) for c in comps]
+    rest = [Component.parse(c) for c in pool if c not in set(comps)]
     out = []
     for i in range(draws):
         rng = random.Random(seed + i)
-        out.append(sorted(c.name for kind in ('head', 'mlp')
-                          for c in rng.sample([r for r in rest if r.kind == kind], sum(c.kind == kind for c in cs))))
+        draw = [c for kind in ('head', 'mlp')
+                for c in rng.sample([r for r in rest if r.kind == kind], sum(c.kind == kind for c in chosen))]
+        out.append(sorted(c.name for c in draw))
     return out
 
-def knockout_topk_vs_random(model, batch, tab:pd.DataFrame, k:int=10, draws:int=5, ablation:str='mean', kinds=('head',),
-                            reference=None, remote=None, seed:int=0)->dict:
+def knockout_topk_vs_random(model, # nnsight model
+                            batch, # PairBatch (its clean prompts are scored)
+                            tab:pd.DataFrame, # ranking table
+                            k:int=10, # top-k components to ablate
+                            draws:int=5, # random sets of the same kinds
+                            ablation:str='mean', # 'mean', 'zero' or 'resample'
+                            kinds=('head',), # kinds of the top-k
+                            reference=None, # PairBatch giving the mean/resample values; default `batch`
+                            remote=None, # False, 'local' or True; None: the model's default
+                            seed:int=0, # seed of the random sets and of the resample draw
+                           )->dict:
     "Accuracy after ablating the top-k of `tab` and after `draws` random sets of the same kinds"
-    top = top_k(tab, k, kinds); rnd = random_like(top, tab.component.tolist(), draws, seed)
-    res = P.knockout(model, batch, [top] + rnd, ablation, reference, remote, seed)
+    top = top_k(tab, k, kinds)
+    rnd = random_like(top, tab.component.tolist(), draws, seed)
+    res = knockout(model, batch, [top] + rnd, ablation=ablation, reference=reference, remote=remote, seed=seed)
     accs = [r['accuracy'] for r in res[1:]]
+    random_sd = float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.
     return dict(clean_accuracy=res[0]['clean_accuracy'], top_accuracy=res[0]['accuracy'], random_accuracies=accs,
-                random_mean=float(np.mean(accs)), random_sd=float(np.std(accs, ddof=1)) if len(accs) > 1 else 0.,
+                random_mean=float(np.mean(accs)), random_sd=random_sd,
                 top=top, random=rnd, k=k, draws=draws, ablation=ablation, n=res[0]['n'])
 
 # %% ../nbs/07_ranking.ipynb #e4c510c4
@@ -98,7 +117,8 @@ def random_heads(s:Spec, # model sizes (`sites.spec`)
                 )->list[str]:
     "`k` head names drawn uniformly (seeded) from the heads not in `exclude`, in forward order"
     ex = {Component.parse(c).name for c in exclude}
-    return [c.name for c in sorted(random.Random(seed).sample([c for c in components(s, ('head',)) if c.name not in ex], k))]
+    allowed = [c for c in components(s, ('head',)) if c.name not in ex]
+    return [c.name for c in sorted(random.Random(seed).sample(allowed, k))]
 
 # %% ../nbs/07_ranking.ipynb #ab49f6dd
 def _spearman(a:pd.Series, b:pd.Series)->float:
@@ -132,24 +152,29 @@ def agreement(a:pd.DataFrame, # ranking table
                  (sub, 'spearman_abs', None, _spearman(x.abs(), y.abs()))]
         rows += [(sub, 'jaccard', k, _jaccard_k(q, k, absolute)) for k in ks if k < len(q)]
     out = pd.DataFrame(rows, columns=['subset', 'stat', 'k', 'value'])
-    return out.assign(method_a=a.method.iloc[0], method_b=b.method.iloc[0], n=out.subset.map(p.kind.value_counts().to_dict() | {'all': len(p)}))
+    sizes = p.kind.value_counts().to_dict() | {'all': len(p)}
+    return out.assign(method_a=a.method.iloc[0], method_b=b.method.iloc[0], n=out.subset.map(sizes))
 
 # %% ../nbs/07_ranking.ipynb #174eddd5
 FRACTIONS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
-def faithfulness(model, batch, tab:pd.DataFrame, metric:str='logit_diff', fractions=FRACTIONS, remote=None)->dict:
+def faithfulness(model, # nnsight model
+                 batch, # PairBatch
+                 tab:pd.DataFrame, # ranking table: the circuits are its top k%
+                 metric:str='logit_diff', # 'logit', 'logit_diff' or 'prob'
+                 fractions=FRACTIONS, # circuit sizes, percent of the components
+                 remote=None, # False, 'local' or True; None: the model's default (locally: the key/value-cache path)
+                )->dict:
     "Faithfulness curve f(k) of the top-k% circuits of `tab`, with CPR and CMD"
-    b, remote = batch, default_remote(model, remote); order = top_k(tab, len(tab))
-    cs = parse_components(order, spec(model)); C = len(cs)
-    sizes = [min(C, math.ceil(C * k / 100)) for k in fractions]
-    groups = [[], cs] + [cs[n:] for n in sizes]                    # full, empty, circuits (the rest is patched)
-    with torch.no_grad():
-        with model.session(remote=remote):
-            cl = nnsight.save(P.acts_trace(model, b.clean, b.mask, b.answer, b.corrupt_answer))
-            co = nnsight.save(P.acts_trace(model, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-            if remote is not False: st = nnsight.save(P.patched_stats(model, b.clean, b.mask, b.answer, b.corrupt_answer, groups, *P._zm(co)))
-        if remote is False: st = P._last_token_stats(model, b, P._prefix_kv(model, b.clean, b.mask), groups, *P._zm(co))
-    m = P.metric_value(metric, st, cl[-1], co[-1]).tolist()
-    f = [(x - m[1]) / (m[0] - m[1]) for x in m[2:]]; x = [k / 100 for k in fractions]
-    return dict(curve=pd.DataFrame(dict(k_percent=list(fractions), n_components=sizes, m=m[2:], f=f)),
-                cpr=float(np.trapezoid(f, x)), cmd=float(np.trapezoid(np.abs(1 - np.array(f)), x)), m_full=m[0], m_empty=m[1], metric=metric)
+    ranked = parse_components(top_k(tab, len(tab)), spec(model))
+    n_comps = len(ranked)
+    sizes = [min(n_comps, math.ceil(n_comps * k / 100)) for k in fractions]
+    groups = [[], ranked] + [ranked[n:] for n in sizes]    # full model, empty circuit, circuits (the rest is patched)
+    clean, corrupt, stats = patch_counterfactual(model, batch, groups, remote=remote)
+    values = metric_value(metric, stats, clean.stats, corrupt.stats).tolist()
+    full, empty, circuits = values[0], values[1], values[2:]
+    f = [(m - empty) / (full - empty) for m in circuits]
+    x = [k / 100 for k in fractions]
+    curve = pd.DataFrame(dict(k_percent=list(fractions), n_components=sizes, m=circuits, f=f))
+    return dict(curve=curve, cpr=float(np.trapezoid(f, x)), cmd=float(np.trapezoid(np.abs(1 - np.array(f)), x)),
+                m_full=full, m_empty=empty, metric=metric)

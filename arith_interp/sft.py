@@ -557,7 +557,7 @@ def train(model, # model with `tuner` attached
         folder = _ckpt_dir(out) if out else scratch
         args = training_args(folder, steps, lr, weight_decay, warmup, schedule, seed, grad_accum, ckpt_every if out else 0,
                              max_grad_norm, bf16, cpu=hf.device.type == 'cpu')
-        ds = MicroBatches(data, steps, batch, chunks, seed, _pad_id(model.tokenizer))
+        ds = MicroBatches(data, steps, batch, chunks, seed, pad_id(model.tokenizer))
         trainer = SliceTrainer(model=hf, args=args, train_dataset=ds, data_collator=_first,
                                callbacks=list(callbacks or []) + ([_StopAfter(stop_after)] if stop_after else []))
         if args.disable_tqdm: trainer.remove_callback(PrinterCallback)

@@ -10,13 +10,14 @@ import numpy as np, pandas as pd, torch
 from .core import *
 from .models import hf_module
 from .sites import Component
-from .data import OPS, templates, render, result, left_pad, _pad_id, _variant_prompt
+from .evaluation import answer_hits
+from .data import OPS, templates, render, result, left_pad, pad_id, _variant_prompt
 from .sft import run_sft
 
 # %% auto #0
 __all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'FAMILIES', 'arith_problems', 'split_problems', 'styled_examples',
-           'variant_examples', 'first_number', 'greedy_hits', 'paired_bootstrap', 'mcnemar', 'SftBudget', 'study_plan',
-           'study_sets', 'run_one', 'choose_lrs', 'run_study', 'study_table', 'cli_sft_study']
+           'variant_examples', 'greedy_hits', 'paired_bootstrap', 'mcnemar', 'SftBudget', 'study_plan', 'study_sets',
+           'run_one', 'choose_lrs', 'run_study', 'study_table']
 
 # %% ../nbs/11a_sft_study.ipynb #5f5d0005
 LOCATE_MAX = 9   # locate / evaluation pairs use operands 1..9
@@ -71,28 +72,16 @@ def variant_examples(variant:str, # one of STUDY_VARIANTS
     return out
 
 # %% ../nbs/11a_sft_study.ipynb #5f5d0011
-_LEADING_NUMBER = re.compile(r'\s*(-?\d+(?:\.\d+)?)')
-
-def first_number(text:str)->str|None:
-    "The number a continuation starts with (after spaces), or None"
-    m = _LEADING_NUMBER.match(text)
-    return m[1] if m else None
-
 @torch.no_grad()
 def greedy_hits(model, # an nnsight model
                 examples:list[dict], # `{'prompt', 'answer'}` dicts
                 batch:int=32, # prompts per generate call
                 max_new:int=8, # tokens generated per prompt
                )->list[int]:
-    "1 where the greedy continuation starts with the answer, else 0, per example"
-    hf, tok, hits = hf_module(model), model.tokenizer, []
-    for i in range(0, len(examples), batch):
-        chunk = examples[i:i + batch]
-        ids, mask = left_pad([tok(e['prompt'], add_special_tokens=False)['input_ids'] for e in chunk], _pad_id(tok))
-        gen = hf.generate(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), max_new_tokens=max_new, do_sample=False,
-                          pad_token_id=_pad_id(tok))[:, ids.shape[1]:]
-        hits += [int(first_number(tok.decode(g, skip_special_tokens=True)) == e['answer']) for g, e in zip(gen, chunk)]
-    return hits
+    "1 where the first number on the first line of the greedy answer is the answer, else 0 (`evaluation.answer_hits`)"
+    hits = answer_hits(model, [e['prompt'] for e in examples], [e['answer'] for e in examples],
+                       max_new_tokens=max_new, batch_size=batch)
+    return [int(hit) for hit in hits]
 
 # %% ../nbs/11a_sft_study.ipynb #5f5d0014
 def paired_bootstrap(base:list[int], # per-item hits (or scores) of the base model
@@ -236,21 +225,3 @@ def study_table(out:str|Path)->pd.DataFrame:
              'trainable_params': r['train'].get('trainable_params')}
             for r in runs if r['phase'] == 'final' and r['family'] != 'base' for k, h in r['hits'].items()]
     return pd.DataFrame(rows)
-
-# %% ../nbs/11a_sft_study.ipynb #5f5d0025
-def cli_sft_study(argv:list[str]|None=None)->int:
-    "Run or resume the Precise SFT study of a budget, from a locate ranking table"
-    import argparse
-    from arith_interp.models import load_model
-    from arith_interp.sft import _top
-    p = argparse.ArgumentParser(prog='sft-study', description=cli_sft_study.__doc__)
-    p.add_argument('--budget', default='sft-cpu', choices=list(SFT_BUDGETS)); p.add_argument('--out', required=True)
-    p.add_argument('--model', default='smollm2-135m'); p.add_argument('--device', default=None)
-    p.add_argument('--ranking', required=True, help='locate ranking CSV (component, kind, score)'); p.add_argument('--data', default=None)
-    p.add_argument('--seed', type=int, default=0)
-    a = p.parse_args(argv)
-    B, ranking = SFT_BUDGETS[a.budget], load_table(a.ranking)
-    heads, mlps = [c.name for c in _top(ranking, B.top_k)], [c.name for c in _top(ranking, B.mlps, 'mlp')]
-    table = run_study(a.out, lambda: load_model(a.model, device=a.device), heads, mlps, a.budget, a.seed, a.data)
-    print(table.to_string())
-    return 0

@@ -4,17 +4,17 @@
 
 # %% ../nbs/10_transfer.ipynb #6f6e17c3
 from __future__ import annotations
-import contextlib, math, random
+import contextlib, math, random, re, warnings
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import torch
+import torch, nnsight
 from .core import *
-from .models import hf_module, model_name
+from .models import hf_module, model_name, default_remote
 from .sites import *
 from .data import encode_pairs, tok_ids, left_pad, pad_id, positions, variant_pairs, make_pairs, calc_expressions, filter_correct
 from .benchmarks import load_benchmark, BENCHMARKS
-from .patching import knockout, acts_trace, unpack
+from .patching import knockout, activation_cache, patch_components, fwd_kw
 from .ranking import random_heads
 from .evaluation import wilson, eval_mc, answer_hits, next_token_hits
 
@@ -23,6 +23,24 @@ __all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'mc_hits', 'm
            'transfer_sets']
 
 # %% ../nbs/10_transfer.ipynb #7f8bfc93
+def _replace_heads(layer:int, heads:list[int], z_mean:torch.Tensor, sizes, position):
+    "Forward pre-hook on o_proj: the inputs of `heads` at `position` become their means"
+    def hook(module, args):
+        x = args[0].clone()
+        for head in heads:
+            cols = head_slice(sizes, head)
+            x[:, position, cols] = z_mean[layer, cols].to(x.device, x.dtype)
+        return (x, *args[1:])
+    return hook
+
+def _replace_mlp(layer:int, m_mean:torch.Tensor, position):
+    "Forward hook on an MLP: its output at `position` becomes its mean"
+    def hook(module, args, out):
+        out = out.clone()
+        out[:, position] = m_mean[layer].to(out.device, out.dtype)
+        return out
+    return hook
+
 @contextlib.contextmanager
 def ablate(model, # nnsight or bare HF model
            comps, # components: names 'a1.h2,m0' or a list
@@ -30,50 +48,58 @@ def ablate(model, # nnsight or bare HF model
            m_mean:torch.Tensor, # [n_layers, d_model] replacement MLP outputs
            last_only:bool=False, # only the last position of each forward (as `patching.knockout`)
           ):
-    "Context in which `comps` are mean-ablated in every forward of `model` (plain-torch hooks)"
-    s, hf = spec(model), hf_module(model); cs = parse_components(comps, s); pos = -1 if last_only else slice(None)
-    def zhook(L, hs):
-        def f(mod, args):
-            x = args[0].clone()
-            for h in hs: sl = head_slice(s, h); x[:, pos, sl] = z_mean[L, sl].to(x.device, x.dtype)
-            return (x, *args[1:])
-        return f
-    def mhook(L):
-        def f(mod, args, out): out = out.clone(); out[:, pos] = m_mean[L].to(out.device, out.dtype); return out
-        return f
-    byL = {}
-    for c in cs: byL.setdefault(c.layer, []).append(c.head)
-    hooks = [hf_module(head_site(hf, L)).register_forward_pre_hook(zhook(L, [h for h in hs if h is not None])) for L, hs in byL.items() if any(h is not None for h in hs)]
-    hooks += [hf_module(mlp_site(hf, L)).register_forward_hook(mhook(L)) for L, hs in byL.items() if None in hs]
-    try: yield
+    "Context in which `comps` are mean-ablated in every forward of `model`, through nnsight or the bare HF module"
+    sizes, hf = spec(model), hf_module(model)
+    position = -1 if last_only else slice(None)
+    heads_by_layer, mlp_layers = {}, []
+    for c in parse_components(comps, sizes):
+        if c.kind == 'head':
+            heads_by_layer.setdefault(c.layer, []).append(c.head)
+        else:
+            mlp_layers.append(c.layer)
+    hooks = [hf_module(head_site(hf, layer)).register_forward_pre_hook(_replace_heads(layer, heads, z_mean, sizes, position))
+             for layer, heads in heads_by_layer.items()]
+    hooks += [hf_module(mlp_site(hf, layer)).register_forward_hook(_replace_mlp(layer, m_mean, position))
+              for layer in mlp_layers]
+    try:
+        yield
     finally:
-        for h in hooks: h.remove()
+        for hook in hooks:
+            hook.remove()
 
 # %% ../nbs/10_transfer.ipynb #b0f9b12e
 def last_means(model, batch, remote=None)->tuple[torch.Tensor, torch.Tensor]:
     "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` at the last position of `batch.clean`"
-    import nnsight
-    from arith_interp.models import default_remote
     with torch.no_grad(), model.session(remote=default_remote(model, remote)):
-        out = nnsight.save(acts_trace(model, batch.clean, batch.mask, batch.answer, batch.corrupt_answer))
-    u = unpack(out)
-    return u['z'].mean(0).cpu(), u['m'].mean(0).cpu()
+        cache = nnsight.save(activation_cache(model, batch, 'clean'))
+    return cache.z.mean(0).cpu(), cache.mlp.mean(0).cpu()
+
+def _masked_sums(model, ids:torch.Tensor, mask:torch.Tensor)->list:
+    "[o_proj input sums [L, H*d_head], MLP output sums [L, d_model]] over the real positions of one batch (one trace)"
+    device = hf_module(model).device
+    weight = mask.to(device).float()[..., None]
+    inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device))
+    with torch.no_grad():
+        with model.trace(**inputs, logits_to_keep=1):
+            z_sums, mlp_sums = [], []
+            for layer in range(spec(model).n_layers):
+                z_sums.append((head_site(model, layer).input.float() * weight).sum((0, 1)).cpu())
+                mlp_sums.append((mlp_site(model, layer).output.float() * weight).sum((0, 1)).cpu())
+            sums = nnsight.save([torch.stack(z_sums), torch.stack(mlp_sums)])
+    return sums
 
 def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, torch.Tensor]:
-    "Mean o_proj input and MLP output over every real position of `texts` (plain-torch hooks)"
-    s, hf, tk = spec(model), hf_module(model), model.tokenizer
-    zs, ms, n, cur = torch.zeros(s.n_layers, s.n_heads*s.d_head), torch.zeros(s.n_layers, s.d_model), 0, {}
-    hooks = [hf_module(head_site(hf, L)).register_forward_pre_hook(lambda m, a, L=L: cur.__setitem__(('z', L), a[0])) for L in range(s.n_layers)]
-    hooks += [hf_module(mlp_site(hf, L)).register_forward_hook(lambda m, a, o, L=L: cur.__setitem__(('m', L), o)) for L in range(s.n_layers)]
-    try:
-        for i in range(0, len(texts), batch_size):
-            ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i+batch_size]], pad_id(tk))
-            with torch.no_grad(): hf(input_ids=ids.to(hf.device), attention_mask=mask.to(hf.device), position_ids=positions(mask).to(hf.device))
-            w = mask.to(hf.device).float()[..., None]; n += w.sum().item()
-            for L in range(s.n_layers): zs[L] += (cur[('z', L)].float() * w).sum((0, 1)).cpu(); ms[L] += (cur[('m', L)].float() * w).sum((0, 1)).cpu()
-    finally:
-        for h in hooks: h.remove()
-    return zs / n, ms / n
+    "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` over every real position of `texts`"
+    s, tk = spec(model), model.tokenizer
+    z_total, mlp_total = torch.zeros(s.n_layers, s.n_heads * s.d_head), torch.zeros(s.n_layers, s.d_model)
+    n_tokens = 0
+    for i in range(0, len(texts), batch_size):
+        ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i + batch_size]], pad_id(tk))
+        z_sum, mlp_sum = _masked_sums(model, ids, mask)
+        z_total += z_sum
+        mlp_total += mlp_sum
+        n_tokens += mask.float().sum().item()
+    return z_total / n_tokens, mlp_total / n_tokens
 
 # %% ../nbs/10_transfer.ipynb #5e263e1d
 def mc_hits(model, # an nnsight model (run locally, so `ablate`'s hooks apply)

@@ -1,5 +1,6 @@
 "Exactness checks of arith_interp.patching / ranking that the notebooks do not show (tiny model, seconds on CPU)"
 import json, subprocess, sys
+from dataclasses import replace
 import pytest, torch, nnsight
 from arith_interp.models import tiny_model
 from arith_interp.data import make_pairs, encode_pairs, write_jsonl, positions
@@ -34,14 +35,14 @@ def test_clean_into_clean_is_one_corrupt_into_corrupt_is_zero(setup):
     m, b = setup
     with torch.no_grad():
         with m.session(remote=False):
-            cl = nnsight.save(P.acts_trace(m, b.clean, b.mask, b.answer, b.corrupt_answer))
-            co = nnsight.save(P.acts_trace(m, b.corrupt, b.mask, b.answer, b.corrupt_answer))
-    zc, mc = P._zm(cl); zk, mk = P._zm(co); allc = P._comps(m, None)
+            cl = nnsight.save(P.activation_cache(m, b, 'clean'))
+            co = nnsight.save(P.activation_cache(m, b, 'corrupt'))
+    allc = P.components(spec(m))
     with torch.no_grad():
-        st_cc = P.patched_stats(m, b.clean, b.mask, b.answer, b.corrupt_answer, [allc], zc, mc)
-        st_kk = P.patched_stats(m, b.corrupt, b.mask, b.answer, b.corrupt_answer, [allc], zk, mk)
-    assert abs(P.metric_value('logit_diff', st_cc, cl[-1], co[-1]).item() - 1) < 1e-5
-    assert abs(P.metric_value('logit_diff', st_kk, cl[-1], co[-1]).item()) < 1e-5
+        st_cc = P.patched_run(m, b, [allc], cl.z, cl.mlp)
+        st_kk = P.patched_run(m, replace(b, clean=b.corrupt), [allc], co.z, co.mlp)
+    assert abs(P.metric_value('logit_diff', st_cc, cl.stats, co.stats).item() - 1) < 1e-5
+    assert abs(P.metric_value('logit_diff', st_kk, cl.stats, co.stats).item()) < 1e-5
 
 
 @pytest.mark.parametrize('metric', P.METRICS)
@@ -74,3 +75,14 @@ def test_cli_subprocess(tmp_path):
     assert len(json.loads((tmp_path/'k.json').read_text())['random']) == 5
     r = run('cli_knockout', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--out', str(tmp_path/'k.json'))
     assert r.returncode == 2 and 'exactly one' in r.stderr
+
+
+@pytest.mark.parametrize('metric', P.METRICS)
+def test_fused_fast_path_matches_nnsight(setup, metric):
+    "The plain-torch fast path (fast='fused') against one nnsight forward per component, stats and scores"
+    m, b = setup
+    tf, sf = P.activation_patching(m, b, metric, fast='fused', return_stats=True)
+    tn, sn = P.activation_patching(m, b, metric, fast=False, rows=len(b), return_stats=True)
+    assert (sf - sn).abs().max() < 1e-5 and (tf.score - tn.score).abs().max() < 1e-4
+    two_rows = P.activation_patching(m, b, metric, fast='fused')
+    assert (two_rows.score - tn.score).abs().max() < 1e-4

@@ -116,7 +116,7 @@ print((peft_logits - want).abs().max().item(), (merged_logits - want).abs().max(
 
 def test_peft_adapter_loads_without_arith_interp(tmp_path):
     m = tiny_model(); t = make_tuner(m, 'precise', COMPS); train(m, t, _data(m), steps=3, batch=8, lr=1e-2)
-    t.save(tmp_path/'ad', model=m.ai_name)
+    t.save(tmp_path/'ad', model=model_name(m))
     t.adapter.detach()                                      # save the base without the deltas, then compare with them attached
     hf_module(m).save_pretrained(tmp_path/'base')
     t.adapter.attach(m)
@@ -131,7 +131,7 @@ def test_peft_adapter_loads_without_arith_interp(tmp_path):
 
 def test_nnsight_traces_peft_adapted_model(tmp_path):
     m = tiny_model(); t = make_tuner(m, 'precise', COMPS); train(m, t, _data(m), steps=2, batch=8, lr=1e-2)
-    t.save(tmp_path/'ad', model=m.ai_name); want = _logits(m)
+    t.save(tmp_path/'ad', model=model_name(m)); want = _logits(m)
     fresh = tiny_model(); hf_module(fresh).load_adapter(str(tmp_path/'ad'))   # transformers' PEFT integration, in place
     with fresh.trace(IDS):
         logits = fresh.lm_head.output.save()
@@ -210,7 +210,7 @@ def test_peft_adapter_on_smollm2(tmp_path):
     m = load_model('smollm2-135m', device='cpu'); s = spec(m)
     t = make_tuner(m, 'precise', parse_components('a14.h2,a21.h2,m24', s))
     train(m, t, tokenize_examples(m.tokenizer, arithmetic_examples(16, seed=0), seq=16), steps=2, batch=8, lr=1e-3)
-    t.save(tmp_path/'ad', model=m.ai_name)
+    t.save(tmp_path/'ad', model=model_name(m))
     t.adapter.detach(); hf_module(m).save_pretrained(tmp_path/'base'); t.adapter.attach(m)
     ids = torch.tensor([[28, 19, 31, 33, 28, 30]])
     want = hf_module(m)(ids).logits.detach(); torch.save(want, tmp_path/'want.pt'); torch.save(ids, tmp_path/'ids.pt')
