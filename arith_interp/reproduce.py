@@ -16,9 +16,9 @@ from .ranking import top_k
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'run_stage', 'run_stages', 'nbs_dir',
            'run_notebooks', 'notebooks_dir', 'notebook_stage', 'output_text', 'volatile', 'stable_outputs',
-           'store_notebook', 'tqdm_to_terminal', 'cell_flags', 'execute_notebook', 'notebooks_main',
-           'library_notebooks', 'store_library_outputs', 'bench_table', 'bench_stage', 'figure_notebooks', 'study',
-           'reproduce_parser', 'cli_reproduce']
+           'store_notebook', 'tqdm_to_terminal', 'show_figures_once', 'cell_flags', 'execute_notebook',
+           'notebooks_main', 'library_notebooks', 'store_library_outputs', 'bench_table', 'bench_stage',
+           'figure_notebooks', 'study', 'reproduce_parser', 'cli_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -257,6 +257,18 @@ def tqdm_to_terminal(stream=None): # where bars go (default: this process's real
     __init__.unpatched_ = init
     tqdm.std.tqdm.__init__ = __init__
 
+def show_figures_once(shell):
+    "A figure that is a cell's value is shown and closed, so matplotlib-inline's end-of-cell display of open figures skips it"
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    png = shell.display_formatter.formatters['image/png']
+    render = png.lookup_by_type(Figure)
+    def render_once(fig):
+        data = render(fig)
+        plt.close(fig)
+        return data
+    png.for_type(Figure, render_once)
+
 def cell_flags(cell)->set[str]:
     "The `#|` flags of a code cell (e.g. {'slow'}), from its leading directive lines"
     lines = ''.join(cell['source']).splitlines()
@@ -281,7 +293,9 @@ def execute_notebook(path:Path, # the notebook
             return True
         print(f'  {Path(path).name} cell {cell.idx_:>2} ({time.time() - t0:5.0f} s): {_last_line(cell)[:70]}', file=log, flush=True)
         return False
-    CaptureShell(mpl_format='png').run_all(nb, exc_stop=True, preproc=start)
+    shell = CaptureShell(mpl_format='png')
+    show_figures_once(shell)
+    shell.run_all(nb, exc_stop=True, preproc=start)
     return store_notebook(nb, Path(save_to)/Path(path).name) if save_to else nb
 
 def notebooks_main(opts:dict, paths:list[str]):
