@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt, seaborn as sns
 from .core import *
 
 # %% auto #0
-__all__ = ['PALETTE', 'paper_dir', 'read_data', 'paper_style', 'savefig', 'head_grid', 'plot_head_heatmap', 'plot_mlp_bars',
-           'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines', 'plot_logit_lens', 'plot_transfer',
-           'plot_method_scatter', 'plot_faithfulness', 'plot_knockout', 'plot_benchmarks', 'plot_table',
-           'plot_ablation']
+__all__ = ['PALETTE', 'paper_dir', 'read_data', 'paper_style', 'figures_dir', 'savefig', 'head_grid', 'plot_head_heatmap',
+           'plot_mlp_bars', 'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines', 'plot_logit_lens',
+           'plot_transfer', 'plot_method_scatter', 'plot_faithfulness', 'plot_knockout', 'plot_benchmarks',
+           'plot_table', 'plot_ablation']
 
 # %% ../nbs/12_plotting.ipynb #07d0e4da
 def paper_dir()->Path:
@@ -40,13 +40,17 @@ def paper_style(font_scale:float=0.9):
         with sns.axes_style('whitegrid'), sns.plotting_context('paper', font_scale=font_scale):
             yield
 
+def figures_dir()->Path:
+    "Where `savefig` writes: <paper>/figures in a run that names its paper folder (`ARITH_INTERP_PAPER`, as `reproduce` does), else <project>/runs/figures"
+    return paper_dir()/'figures' if os.environ.get('ARITH_INTERP_PAPER') else proj_root()/'runs'/'figures'
+
 def savefig(fig, stem:str, dpi:int=300)->Path:
-    "Save `fig` as <paper>/figures/<stem>.pdf and .png, without timestamps; returns the PNG path"
-    figs = paper_dir()/'figures'
+    "Save `fig` as <figures>/<stem>.pdf and .png without timestamps, and close it (a notebook shows it once, as its value); returns the PNG path"
+    figs = figures_dir()
     figs.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figs/f'{stem}.pdf', bbox_inches='tight',
-                metadata={'CreationDate': None, 'ModDate': None, 'Producer': None, 'Creator': None})
+    fig.savefig(figs/f'{stem}.pdf', bbox_inches='tight', metadata={'CreationDate': None, 'ModDate': None, 'Producer': None, 'Creator': None})
     fig.savefig(figs/f'{stem}.png', bbox_inches='tight', dpi=dpi, metadata={'Software': None})
+    plt.close(fig)
     return figs/f'{stem}.png'
 
 # %% ../nbs/12_plotting.ipynb #db4cb0a0

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #ac26781a
 from __future__ import annotations
-import os, re, sys, json, time, shutil, hashlib, dataclasses, subprocess
+import os, re, sys, json, time, shutil, hashlib, itertools, dataclasses, subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
@@ -16,8 +16,10 @@ from .ndif import skip_reason
 
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
-           'nbs_dir', 'run_notebooks', 'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks',
-           'tables_read', 'figures_stage', 'study', 'merge_stage_times', 'write_stage_times']
+           'nbs_dir', 'run_notebooks', 'notebooks_dir', 'notebook_stage', 'output_text', 'volatile', 'stable_outputs',
+           'store_notebook', 'tqdm_to_terminal', 'show_figures_once', 'cell_flags', 'execute_notebook',
+           'notebooks_main', 'library_notebooks', 'store_library_outputs', 'bench_table', 'bench_stage',
+           'figure_notebooks', 'tables_read', 'figures_stage', 'study', 'merge_stage_times', 'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -133,9 +135,16 @@ class Stage:
 
 def _record_path(run:Run, name:str)->Path: return Path(run.out)/'data'/'.stages'/f'{name}.json'
 
+def _file_digest(f)->str:
+    "SHA-256 of file `f`; of a notebook, of its cells' sources only (stored outputs do not invalidate a stage)"
+    if not Path(f).exists(): return 'missing'
+    if not str(f).endswith('.ipynb'): return file_sha256(f)
+    cells = [[c['cell_type'], ''.join(c['source'])] for c in json.loads(Path(f).read_text())['cells']]
+    return hashlib.sha256(json.dumps(cells).encode()).hexdigest()
+
 def _files_digest(files)->str:
     h = hashlib.sha256()
-    for f in sorted(map(str, files)): h.update(f.encode()); h.update(file_sha256(f).encode() if Path(f).exists() else b'missing')
+    for f in sorted(map(str, files)): h.update(f.encode()); h.update(_file_digest(f).encode())
     return h.hexdigest()
 
 def stage_key(run:Run, st:Stage)->str:
@@ -181,36 +190,147 @@ def run_stages(run:Run, stages:list[Stage], force=(), only=None)->pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/14_reproduce.ipynb #5c1f5f6a
-_RUNNER = ("import sys, time; from execnb.nbio import read_nb; from execnb.shell import CaptureShell\n"
-           "t0 = time.time()\n"
-           "for path in sys.argv[1:]:\n"
-           "    name = path.split('/')[-1]\n"
-           "    def show(c):\n"
-           "        if c.cell_type == 'code' and c.source.strip(): print(f'  {name} cell {c.idx_:>2} ({time.time() - t0:5.0f} s): ' + c.source.strip().splitlines()[-1][:70], flush=True)\n"
-           "    CaptureShell().run_all(read_nb(path), exc_stop=True, preproc=lambda c: show(c) and False)\n")
+_RUNNER = "import sys, json; from arith_interp.reproduce import notebooks_main; notebooks_main(json.loads(sys.argv[1]), sys.argv[2:])"
 
 def nbs_dir()->Path: return proj_root()/'nbs'
 
-def run_notebooks(paths:list, env:dict|None=None):
-    "Execute notebooks `paths` (one folder) top to bottom, one after the other, in one subprocess with extra `env`; raise if a cell fails"
+def run_notebooks(paths:list, # notebooks in one folder, run in this order
+                  env:dict|None=None, # extra environment variables (a run's `ARITH_INTERP_*`)
+                  save_to:Path|None=None, # folder to store each executed notebook in, with its outputs (None: not stored)
+                  skip:tuple=()): # cells with these flags (e.g. 'slow') do not run
+    "Execute notebooks `paths` top to bottom, one after the other, in one subprocess; raise if a cell fails"
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     for p in paths:
         if not p.exists(): raise FileNotFoundError(f"notebook {p} not found: `reproduce` runs from a checkout of the project (it needs nbs/)")
-    r = subprocess.run([sys.executable, '-c', _RUNNER, *map(str, paths)], cwd=paths[0].parent, env={**os.environ, **(env or {})})
+    opts = json.dumps({'save_to': str(Path(save_to).resolve()) if save_to else None, 'skip': list(skip)})
+    r = subprocess.run([sys.executable, '-c', _RUNNER, opts, *map(str, paths)], cwd=paths[0].parent, env={**os.environ, **(env or {})})
     if r.returncode: raise RuntimeError(f"notebook {' / '.join(p.name for p in paths)} failed (exit {r.returncode}); open it in Jupyter with the same ARITH_INTERP_* settings to see the cell")
 
 def _snapshot(out:Path)->dict:
     return {str(p): p.stat().st_mtime_ns for d in ('data', 'figures') if (Path(out)/d).exists()
             for p in (Path(out)/d).rglob('*') if p.is_file() and '.stages' not in p.parts}
 
+def notebooks_dir(run:Run)->Path:
+    "Where a run stores its executed notebooks: nbs/ for the committed study (`--out paper`, default budget), else <out>/notebooks"
+    committed = Path(run.out).resolve() == (proj_root()/'paper').resolve() and run.budget.name == 'default' and run.model_name == 'smollm2-135m'
+    return nbs_dir() if committed else Path(run.out)/'notebooks'
+
 def notebook_stage(name:str, nbs:list[str], deps=(), doc:str='', root:Path|None=None, caches=())->Stage:
-    "A stage that executes notebooks `nbs` (names under `root`, default nbs/) and returns the files they wrote"
+    "A stage that executes notebooks `nbs` (names under `root`, default nbs/), stores them with their outputs, and returns the files they wrote"
     paths = [Path(root or nbs_dir())/nb for nb in nbs]
     def fn(run:Run):
         before = _snapshot(run.out)
-        run_notebooks(paths, run.env())
+        run_notebooks(paths, run.env(), save_to=notebooks_dir(run))
         return sorted(f for f, t in _snapshot(run.out).items() if before.get(f) != t)
     return Stage(name, fn, tuple(deps), doc, tuple(map(str, paths)), tuple(caches))
+
+
+# %% ../nbs/14_reproduce.ipynb #d0c5a7e2
+_VOLATILE = re.compile(r"0x[0-9a-fA-F]{6,}|\r|\d(?:it/s|s/it)\]|Wall time|CPU times|\bseconds\b|IProgress")
+_TIMING_NAMES = re.compile(r'(?:clock\(\)|secs|seconds|elapsed|timings?)')
+
+def output_text(out:dict)->str:
+    "The text an output shows: a stream's text, or a result's / display's plain text, HTML and markdown"
+    if out.get('output_type') == 'stream': return ''.join(out.get('text', ''))
+    data = out.get('data', {})
+    return ''.join(''.join(data.get(k, '')) for k in ('text/plain', 'text/html', 'text/markdown'))
+
+def volatile(text:str)->list[str]:
+    "The parts of `text` that differ between runs with the same seed: addresses, progress bars, timings"
+    return _VOLATILE.findall(text)
+
+def _last_line(cell)->str:
+    lines = [l for l in ''.join(cell['source']).strip().splitlines() if not l.startswith('#|')]
+    return lines[-1].strip() if lines else ''
+
+def stable_outputs(cell:dict)->list[dict]:
+    "The outputs of `cell` that every run with the same seed repeats: no stderr, no timings"
+    if _TIMING_NAMES.fullmatch(_last_line(cell)): return []
+    keep = [o for o in cell.get('outputs', []) if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
+    return [o for o in keep if o.get('output_type') == 'error' or not volatile(_clean_ids(output_text(o)))]
+
+def _clean_ids(text:str)->str: return re.sub(r' at 0x[0-9a-fA-F]+', '', text)   # what nbdev_clean removes
+
+def store_notebook(nb, # an executed notebook (from `read_nb`, run by `CaptureShell`)
+                   dest:Path): # where to write it
+    "Write `nb` to `dest` with only its stable outputs, exactly as `nbdev_clean` would leave it"
+    from execnb.nbio import nb2dict, write_nb      # dev requirements, as for everything that runs notebooks
+    from nbdev.clean import clean_nb
+    d = nb2dict(nb)
+    for c in d['cells']:
+        if c['cell_type'] == 'code': c['outputs'] = stable_outputs(c)
+    clean_nb(d, clear_all=False, clean_ids=True)
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    write_nb(d, dest)
+    return Path(dest)
+
+
+# %% ../nbs/14_reproduce.ipynb #d0c5a7e3
+def tqdm_to_terminal(stream=None): # where bars go (default: this process's real stderr)
+    "Make `tqdm` bars write to `stream`, not into a notebook cell's captured output"
+    import tqdm.std
+    init = getattr(tqdm.std.tqdm.__init__, 'unpatched_', tqdm.std.tqdm.__init__)
+    def __init__(self, *args, file=None, **kwargs): init(self, *args, file=file or stream or sys.__stderr__, **kwargs)
+    __init__.unpatched_ = init
+    tqdm.std.tqdm.__init__ = __init__
+
+def show_figures_once(shell):
+    "A figure that is a cell's value is shown and closed, so matplotlib-inline's end-of-cell display of open figures skips it"
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+    png = shell.display_formatter.formatters['image/png']
+    render = png.lookup_by_type(Figure)
+    def render_once(fig):
+        data = render(fig)
+        plt.close(fig)
+        return data
+    png.for_type(Figure, render_once)
+
+def cell_flags(cell)->set[str]:
+    "The `#|` flags of a code cell (e.g. {'slow'}), from its leading directive lines"
+    lines = ''.join(cell['source']).splitlines()
+    return {w for l in itertools.takewhile(lambda l: l.startswith('#|'), lines) for w in l[2:].split()}
+
+_EXPORT_CALL = re.compile(r'nbdev_export\s*\(')        # the notebook's own export cell: skipped, as `nbdev_test` does
+
+def _runs(cell, skip)->bool:
+    return cell.cell_type == 'code' and bool(cell.source.strip()) and not cell_flags(cell) & set(skip) and not _EXPORT_CALL.search(cell.source)
+
+def execute_notebook(path:Path, # the notebook
+                     save_to:Path|None=None, # folder to store it in, with its outputs
+                     skip=(), # cells with these flags do not run (and keep no output)
+                     log=None): # where the per-cell lines go (default: this process's real stdout)
+    "Run notebook `path` in a fresh shell, printing each code cell's last line as it starts; store it under `save_to`"
+    from execnb.nbio import read_nb
+    from execnb.shell import CaptureShell
+    nb, t0, log = read_nb(path), time.time(), log or sys.__stdout__
+    def start(cell):
+        if not _runs(cell, skip):
+            if cell.cell_type == 'code': cell.outputs = []
+            return True
+        print(f'  {Path(path).name} cell {cell.idx_:>2} ({time.time() - t0:5.0f} s): {_last_line(cell)[:70]}', file=log, flush=True)
+        return False
+    shell = CaptureShell(mpl_format='png')
+    show_figures_once(shell)
+    shell.run_all(nb, exc_stop=True, preproc=start)
+    return store_notebook(nb, Path(save_to)/Path(path).name) if save_to else nb
+
+def notebooks_main(opts:dict, paths:list[str]):
+    "The runner subprocess of `run_notebooks`: execute `paths` in order, bars on the terminal"
+    tqdm_to_terminal()
+    for p in paths: execute_notebook(Path(p), opts.get('save_to'), opts.get('skip', ()))
+
+def library_notebooks()->list[Path]:
+    "The library notebooks (00-19), in order"
+    return sorted(nbs_dir().glob('[01][0-9]*.ipynb'))
+
+def store_library_outputs(names:list[str]|None=None, # notebook names (default: every library notebook)
+                          skip=('slow', 'notest', 'gpu')): # cells `nbdev_test` skips by default
+    "Execute library notebooks as `nbdev_test` does (flagged cells skipped, `IN_TEST` set) and store their lesson-cell outputs in nbs/"
+    paths = [nbs_dir()/n for n in names] if names else library_notebooks()
+    for p in paths: run_notebooks([p], env={'IN_TEST': '1'}, save_to=nbs_dir(), skip=skip)
+    return paths
+
 
 # %% ../nbs/14_reproduce.ipynb #2de1485b
 _BENCH = {  # benchmark -> (file, {measure: (path in the JSON, target or None)})
