@@ -29,8 +29,6 @@ def test_library_notebooks_export_one_module_each():
 def test_experiment_and_figure_notebooks_export_nothing():
     assert not [nb.name for nb in NBS if int(nb.name[:2]) >= 20 and default_exp(nb)]
 
-@pytest.mark.xfail(strict=True, reason='pending at the time of writing: evaluation <-> sft (importlib string; the eval '
-                   'helper removes it) and ranking -> evaluation (an import inside cli_locate; the cli helper moves it)')
 def test_imports_only_go_downward():
     "No cycle and no upward reference (relative/absolute imports, importlib calls, module-name strings) in the package"
     errors = layering_errors(import_graph(ROOT/'arith_interp'), LAYERS)

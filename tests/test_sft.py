@@ -4,6 +4,7 @@ import pytest, torch
 from arith_interp.models import tiny_model, hf_module, model_name
 from arith_interp.sites import Component, spec
 from arith_interp.sft import *
+from arith_interp.cli import cli_sft
 
 ROOT = pathlib.Path(__file__).parents[1]
 COMPS = [Component(0, 1), Component(1, 3), Component(1)]
