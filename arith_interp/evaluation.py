@@ -10,6 +10,7 @@ import numpy as np, pandas as pd, torch, nnsight
 from transformers import StoppingCriteria, StoppingCriteriaList
 from .core import *
 from .models import hf_module, default_remote, model_info, model_name
+from .sites import cache_name
 from .data import (encode_pairs, last_logits, left_pad, tok_ids, make_pairs, operand_pairs, positions, pad_id,
                                write_jsonl, OPS)
 from .benchmarks import MATH, GENERAL, load_benchmark, local_path, norm_number, gsm8k_answer
@@ -282,10 +283,6 @@ def _right_pad(seqs:list[list[int]], pad:int)->tuple[torch.Tensor, torch.Tensor]
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], dtype=torch.long)
     return ids, mask
 
-def _cache_name(hf)->str:
-    "The KV cache's name in the forward's arguments and output: `cache` (transformers >= 5.24) or `past_key_values`"
-    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
-
 def _later_logprobs(hf, # the bare HF model
                     cache, # the prefixes' key/value cache, [G, ...]
                     prefix_mask:torch.Tensor, # [G, P] left-padded prefix mask
@@ -299,7 +296,7 @@ def _later_logprobs(hf, # the bare HF model
     inputs = rest_ids[:, :-1]                                              # the last rest token predicts nothing needed
     start = prefix_mask.sum(1)[rows]                                       # [N]: prefix length = first rest position
     attention = torch.cat([prefix_mask[rows], rest_mask[:, :-1]], 1)
-    logits = hf(input_ids=inputs.to(device), attention_mask=attention.to(device), **{_cache_name(hf): cache},
+    logits = hf(input_ids=inputs.to(device), attention_mask=attention.to(device), **{cache_name(hf): cache},
                 position_ids=(start[:, None] + torch.arange(inputs.shape[1])).to(device)).logits
     return logits.float().log_softmax(-1).gather(-1, rest_ids[:, 1:, None].to(device))[..., 0]
 
@@ -319,7 +316,7 @@ def _prefix_batch_logprobs(hf, # the bare HF model
     rest_ids, rest_mask = _right_pad(rests, pad)
     token_logprobs = [first.gather(1, rest_ids[:, :1].to(device))]
     if rest_ids.shape[1] > 1:
-        cache = getattr(out, _cache_name(hf))
+        cache = getattr(out, cache_name(hf))
         token_logprobs.append(_later_logprobs(hf, cache, mask, rows, rest_ids, rest_mask))
     return torch.cat(token_logprobs, 1).cpu()
 

@@ -162,7 +162,7 @@ def _clean_last_token(model, batch)->tuple:
     last_position = positions(batch.mask)[:, -1:]
     with torch.no_grad():
         out = hf(input_ids=batch.clean[:, -1:], attention_mask=batch.mask, position_ids=last_position, use_cache=True,
-                 output_hidden_states=True, logits_to_keep=1, **{_cache_name(hf): _cache_for(model, prefix, 1)})
+                 output_hidden_states=True, logits_to_keep=1, **{cache_name(hf): _cache_for(model, prefix, 1)})
         residuals = torch.stack([h[:, -1] for h in out.hidden_states[:spec(model).n_layers]])
         rotary = module(hf, getattr(names, 'rotary', 'model.rotary_emb'))
         cos, sin = rotary(residuals[0], last_position)
@@ -207,17 +207,13 @@ def _fused_patching(model, batch, comps:list, z, mlp, per_forward:int, full_voca
     return stats[torch.tensor(order).argsort()]
 
 # %% ../nbs/06_patching.ipynb #767f0706
-def _cache_name(hf)->str:
-    "The forward's name for its KV cache (argument and output): `cache` from transformers 5.24, `past_key_values` before"
-    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
-
 def _prefix_kv(model, batch)->list:
     "Keys and values of every layer for the clean prefix (all but the last token; plain HF forward)"
     hf, ids, mask = hf_module(model), batch.clean, batch.mask
     with torch.no_grad():
         out = hf(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions(mask)[:, :-1],
                  use_cache=True, logits_to_keep=1)                            # keys and values only: skip the logits
-    return [(layer.keys, layer.values) for layer in getattr(out, _cache_name(hf)).layers]
+    return [(layer.keys, layer.values) for layer in getattr(out, cache_name(hf)).layers]
 
 def _cache_for(model, prefix:list, repeats:int)->DynamicCache:
     "A fresh cache holding `prefix` repeated along the batch (update() appends in place, so never reuse one)"
@@ -231,7 +227,7 @@ def _forward_inputs(model, batch, repeats:int, prefix:list|None)->dict:
     mask = batch.mask.repeat(repeats, 1)
     if prefix is None:
         return fwd_kw(batch.clean.repeat(repeats, 1), mask)
-    cache = {_cache_name(hf_module(model)): _cache_for(model, prefix, repeats)}
+    cache = {cache_name(hf_module(model)): _cache_for(model, prefix, repeats)}
     return dict(input_ids=batch.clean[:, -1:].repeat(repeats, 1), attention_mask=mask, use_cache=True,
                 position_ids=positions(batch.mask)[:, -1:].repeat(repeats, 1), logits_to_keep=1, **cache)
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_sites.ipynb #cfdb23b5
 from __future__ import annotations
-import re
+import re, inspect
 from dataclasses import dataclass
 from functools import total_ordering
 import torch
@@ -14,7 +14,8 @@ from .models import hf_module
 # %% auto #0
 __all__ = ['ARCHS', 'Component', 'Arch', 'arch', 'Spec', 'spec', 'check_component', 'components', 'parse_components', 'module',
            'block_site', 'head_site', 'mlp_site', 'mlp_in_site', 'attn_site', 'norm_site', 'unembed_site', 'embed_site',
-           'hidden', 'split_heads', 'head_slice', 'head_writes', 'param_slices', 'to_logits', 'unembed_rows']
+           'hidden', 'split_heads', 'head_slice', 'head_writes', 'param_slices', 'to_logits', 'unembed_rows',
+           'cache_name']
 
 # %% ../nbs/02_sites.ipynb #bbe28f06
 _NAME = re.compile(r'^(?:a(\d+)\.h(\d+)|m(\d+))$')
@@ -186,3 +187,8 @@ def to_logits(model, resid:torch.Tensor)->torch.Tensor:
 def unembed_rows(model, ids)->torch.Tensor:
     "Rows of the unembedding matrix for token `ids`: `[len(ids), d_model]`"
     return hf_module(unembed_site(hf_module(model))).weight[torch.as_tensor(ids)]
+
+# %% ../nbs/02_sites.ipynb #c7a10002
+def cache_name(hf)->str:
+    "The forward's name for its KV cache (argument and output): `cache` from transformers 5.24, `past_key_values` before"
+    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
