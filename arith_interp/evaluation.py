@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
 from transformers import StoppingCriteria, StoppingCriteriaList
 from .core import *
-from .models import hf_module, default_remote, model_info, model_name
+from .models import hf_module, default_remote, model_info, model_name, run_forward, run_generate
 from .sites import cache_name
 from .data import (encode_pairs, last_logits, left_pad, tok_ids, make_pairs, operand_pairs, positions, pad_id,
                                write_jsonl, OPS)
@@ -101,7 +101,7 @@ def summarize_pairs(scores:pd.DataFrame, # `pair_scores` output
         rows += _group_rows(group, **extra, **dict(zip(by, key)))
     return pd.DataFrame(rows)
 
-def next_token_hits(model, # an nnsight model (forward hooks on its modules apply, e.g. `transfer.ablate`)
+def next_token_hits(model, # an nnsight model (edits stored on it apply, e.g. `transfer.ablate`)
                     batch, # a `data.PairBatch`
                     batch_size:int=32, # rows per forward
                     remote=None, # None: the model's default
@@ -168,29 +168,29 @@ def cut_at_stop(text:str, stops=())->str:
     "`text` up to the first stop sequence"
     return text[:min([text.find(s) for s in stops if s in text] or [len(text)])]
 
-def _generate_batch(hf, tokenizer, prompts:list[str], max_new_tokens:int, stop)->list[str]:
+def _generate_batch(model, tokenizer, prompts:list[str], max_new_tokens:int, stop)->list[str]:
     "Greedy continuations of one left-padded batch of `prompts`, cut at the first stop sequence"
     ids, mask = left_pad([tok_ids(tokenizer, p) for p in prompts], pad_id(tokenizer))
-    device, prompt_len = next(hf.parameters()).device, ids.shape[1]
+    device, prompt_len = next(hf_module(model).parameters()).device, ids.shape[1]
     criteria = StoppingCriteriaList([StopOnText(tokenizer, stop, prompt_len)]) if stop else None
     with torch.no_grad():
-        generated = hf.generate(input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
-                                do_sample=False, pad_token_id=pad_id(tokenizer), stopping_criteria=criteria)
+        generated = run_generate(model, input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
+                                 do_sample=False, pad_token_id=pad_id(tokenizer), stopping_criteria=criteria)
     texts = tokenizer.batch_decode(generated[:, prompt_len:], skip_special_tokens=True)
     return [cut_at_stop(t, stop) for t in texts]
 
-def generate(model, # an nnsight model (its HF module generates)
+def generate(model, # an nnsight model (its edits apply) or a bare HF module
              prompts:list[str], # prompts
              max_new_tokens:int=128, # tokens per answer at most
              stop=COT_STOP, # stop sequences
              batch_size:int=8, # prompts per batch
             )->list[str]:
     "Greedy continuations of `prompts` (batched by length, KV cache, left padding), cut at the first stop sequence"
-    hf, out = hf_module(model), [None] * len(prompts)
+    out = [None] * len(prompts)
     order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))   # longest first: similar lengths share a batch
     for start in progress(range(0, len(order), batch_size), desc='generate'):
         rows = order[start:start + batch_size]
-        texts = _generate_batch(hf, model.tokenizer, [prompts[i] for i in rows], max_new_tokens, stop)
+        texts = _generate_batch(model, model.tokenizer, [prompts[i] for i in rows], max_new_tokens, stop)
         for i, text in zip(rows, texts):
             out[i] = text
     return out
@@ -221,7 +221,7 @@ def eval_generation(model, # an nnsight model
                             correct=same_number(pred, it['answer'])))
     return records
 
-def answer_hits(model, # an nnsight model (forward hooks on its modules apply)
+def answer_hits(model, # an nnsight model (its edits apply)
                 prompts:list[str], # prompts
                 golds:list, # gold answers (numbers or number strings)
                 max_new_tokens:int=16, # tokens per answer at most
@@ -283,7 +283,7 @@ def _right_pad(seqs:list[list[int]], pad:int)->tuple[torch.Tensor, torch.Tensor]
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], dtype=torch.long)
     return ids, mask
 
-def _later_logprobs(hf, # the bare HF model
+def _later_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
                     cache, # the prefixes' key/value cache, [G, ...]
                     prefix_mask:torch.Tensor, # [G, P] left-padded prefix mask
                     rows:torch.Tensor, # [N] the prefix of each sequence
@@ -291,33 +291,35 @@ def _later_logprobs(hf, # the bare HF model
                     rest_mask:torch.Tensor, # [N, R]
                    )->torch.Tensor:
     "Log-probability `[N, R-1]` of rest tokens 1.. given their prefix (its cache expanded to rows) and the rest before"
+    hf = hf_module(model)
     device = next(hf.parameters()).device
     cache.reorder_cache(rows.to(device))                                   # [G, ...] -> [N, ...]
     inputs = rest_ids[:, :-1]                                              # the last rest token predicts nothing needed
     start = prefix_mask.sum(1)[rows]                                       # [N]: prefix length = first rest position
     attention = torch.cat([prefix_mask[rows], rest_mask[:, :-1]], 1)
-    logits = hf(input_ids=inputs.to(device), attention_mask=attention.to(device), **{cache_name(hf): cache},
+    logits = run_forward(model, input_ids=inputs.to(device), attention_mask=attention.to(device), **{cache_name(hf): cache},
                 position_ids=(start[:, None] + torch.arange(inputs.shape[1])).to(device)).logits
     return logits.float().log_softmax(-1).gather(-1, rest_ids[:, 1:, None].to(device))[..., 0]
 
 @torch.no_grad()
-def _prefix_batch_logprobs(hf, # the bare HF model
+def _prefix_batch_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
                            prefixes:list[list[int]], # [G] shared prefixes
                            rests:list[list[int]], # [N] the tokens of each sequence after its prefix
                            rows:torch.Tensor, # [N] the prefix (group) of each sequence
                            pad:int, # padding token id
                           )->torch.Tensor:
     "Log-probability `[N, R]` of each rest token (right padded): prefixes encoded once, their cache expanded to rows"
+    hf = hf_module(model)
     device = next(hf.parameters()).device
     ids, mask = left_pad(prefixes, pad)
-    out = hf(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device),
+    out = run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device),
              use_cache=True, logits_to_keep=1)
     first = out.logits[:, -1].float().log_softmax(-1)[rows.to(device)]    # [N, vocab]: p(first rest token | prefix)
     rest_ids, rest_mask = _right_pad(rests, pad)
     token_logprobs = [first.gather(1, rest_ids[:, :1].to(device))]
     if rest_ids.shape[1] > 1:
         cache = getattr(out, cache_name(hf))
-        token_logprobs.append(_later_logprobs(hf, cache, mask, rows, rest_ids, rest_mask))
+        token_logprobs.append(_later_logprobs(model, cache, mask, rows, rest_ids, rest_mask))
     return torch.cat(token_logprobs, 1).cpu()
 
 def _batches_by_length(groups:list[tuple[list[int], list[int]]], batch_size:int)->list[list[int]]:
@@ -331,7 +333,7 @@ def _batches_by_length(groups:list[tuple[list[int], list[int]]], batch_size:int)
         size += len(groups[g][1])
     return [b for b in batches if b]
 
-def prefix_logprobs(model, # an nnsight model (its HF module runs; its forward hooks apply)
+def prefix_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
                     items:list[list[tuple[list[int], int]]], # per item: its sequences (token ids, tokens to score)
                     batch_size:int=16, # sequences per forward
                    )->list[list[float]]:
@@ -341,12 +343,12 @@ def prefix_logprobs(model, # an nnsight model (its HF module runs; its forward h
         for length, members in _shared_groups(seqs):
             groups.append((seqs[members[0]][0][:length], [(i, j) for j in members]))
     out = [[0.0] * len(seqs) for seqs in items]
-    hf, pad = hf_module(model), pad_id(model.tokenizer)
+    pad = pad_id(model.tokenizer)
     for batch in progress(_batches_by_length(groups, batch_size), desc='loglik'):
         members = [(g, i, j) for g in batch for i, j in groups[g][1]]
         rests = [items[i][j][0][len(groups[g][0]):] for g, i, j in members]
         rows = torch.tensor([batch.index(g) for g, _, _ in members])
-        token_logprobs = _prefix_batch_logprobs(hf, [groups[g][0] for g in batch], rests, rows, pad)
+        token_logprobs = _prefix_batch_logprobs(model, [groups[g][0] for g in batch], rests, rows, pad)
         for row, (g, i, j) in enumerate(members):
             k = items[i][j][1]
             out[i][j] = token_logprobs[row, len(rests[row]) - k:len(rests[row])].sum().item()
@@ -386,9 +388,8 @@ def answer_loss(model, # an nnsight or HF model
                 batches, # dicts of input_ids, attention_mask, labels ([B,T] each; -100 = not scored)
                )->float:
     "Mean over `batches` of the model's teacher-forced loss"
-    hf = hf_module(model)
-    device = next(hf.parameters()).device
-    losses = [hf(**{k: v.to(device) for k, v in batch.items()}).loss.item() for batch in batches]
+    device = next(hf_module(model).parameters()).device
+    losses = [run_forward(model, **{k: v.to(device) for k, v in batch.items()}).loss.item() for batch in batches]
     return float(np.mean(losses))
 
 # %% ../nbs/05_evaluation.ipynb #f8a20195

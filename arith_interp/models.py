@@ -17,7 +17,8 @@ from .core import *
 __all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'write_manifest', 'cache_ok',
            'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name',
            'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module',
-           'model_info', 'is_tiny', 'hub_offline', 'in_hub_cache', 'check_model_source', 'load']
+           'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline', 'in_hub_cache', 'check_model_source',
+           'load']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -279,6 +280,21 @@ def _describe_source(name:str)->str:
     if name.startswith('tiny-'):
         return 'random init (arith_interp.models.tiny_model)'
     return 'local folder' if Path(name).exists() else 'Hugging Face Hub'
+
+# %% ../nbs/01_models.ipynb #f2da1117
+def run_forward(model, # an nnsight model (its stored edits apply) or a bare HF module
+                **inputs, # the HF forward's keyword arguments (input_ids, attention_mask, ...)
+               ):
+    "One forward of `model`, returning the HF output (logits, cache)"
+    if isinstance(model, nnsight.Envoy):
+        return model.trace(**inputs, trace=False)
+    return model(**inputs)
+
+def run_generate(model, # an nnsight model (its stored edits apply at every step) or a bare HF module
+                 **inputs, # the HF `generate` keyword arguments
+                )->torch.Tensor:
+    "Generated token ids `[B, prompt + new]` of `model`"
+    return model.generate(**inputs)
 
 # %% ../nbs/01_models.ipynb #61b21983
 import re

@@ -23,49 +23,36 @@ __all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'mc_hits', 'm
            'transfer_sets']
 
 # %% ../nbs/10_transfer.ipynb #7f8bfc93
-def _replace_heads(layer:int, heads:list[int], z_mean:torch.Tensor, sizes, position):
-    "Forward pre-hook on o_proj: the inputs of `heads` at `position` become their means"
-    def hook(module, args):
-        x = args[0].clone()
-        for head in heads:
-            cols = head_slice(sizes, head)
-            x[:, position, cols] = z_mean[layer, cols].to(x.device, x.dtype)
-        return (x, *args[1:])
-    return hook
-
-def _replace_mlp(layer:int, m_mean:torch.Tensor, position):
-    "Forward hook on an MLP: its output at `position` becomes its mean"
-    def hook(module, args, out):
-        out = out.clone()
-        out[:, position] = m_mean[layer].to(out.device, out.dtype)
-        return out
-    return hook
+def _through_nnsight(model):
+    "Forward pre-hook for the bare HF module: refuse forwards that do not run through nnsight (edits skip them)"
+    def check(module, args):
+        if not model.interleaver.interleaving:
+            raise RuntimeError("ablate: the bare HF module ran outside nnsight, so the ablation would not apply; "
+                               "run it through the nnsight model (model.trace, model.generate)")
+    return check
 
 @contextlib.contextmanager
-def ablate(model, # nnsight or bare HF model
+def ablate(model, # nnsight model
            comps, # components: names 'a1.h2,m0' or a list
            z_mean:torch.Tensor, # [n_layers, H*d_head] replacement o_proj inputs
            m_mean:torch.Tensor, # [n_layers, d_model] replacement MLP outputs
            last_only:bool=False, # only the last position of each forward (as `patching.knockout`)
           ):
-    "Context in which `comps` are mean-ablated in every forward of `model`, through nnsight or the bare HF module"
-    sizes, hf = spec(model), hf_module(model)
+    "Context in which `comps` are mean-ablated in every forward run through the nnsight `model` (an nnsight edit)"
+    groups = [parse_components(comps, spec(model))]
     position = -1 if last_only else slice(None)
-    heads_by_layer, mlp_layers = {}, []
-    for c in parse_components(comps, sizes):
-        if c.kind == 'head':
-            heads_by_layer.setdefault(c.layer, []).append(c.head)
-        else:
-            mlp_layers.append(c.layer)
-    hooks = [hf_module(head_site(hf, layer)).register_forward_pre_hook(_replace_heads(layer, heads, z_mean, sizes, position))
-             for layer, heads in heads_by_layer.items()]
-    hooks += [hf_module(mlp_site(hf, layer)).register_forward_hook(_replace_mlp(layer, m_mean, position))
-              for layer in mlp_layers]
+    z_values, mlp_values = z_mean[None], m_mean[None]
+    with model.edit(inplace=True) as tracer:
+        for _ in tracer.all():
+            patch_components(model, groups, z_values, mlp_values, position=position)
+    guard = hf_module(model).register_forward_pre_hook(_through_nnsight(model))
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*was never reached')   # the edit's open loop ends with each run
+            yield
     finally:
-        for hook in hooks:
-            hook.remove()
+        guard.remove()
+        model.clear_edits()
 
 # %% ../nbs/10_transfer.ipynb #b0f9b12e
 def last_means(model, batch, remote=None)->tuple[torch.Tensor, torch.Tensor]:
@@ -102,7 +89,7 @@ def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, to
     return z_total / n_tokens, mlp_total / n_tokens
 
 # %% ../nbs/10_transfer.ipynb #5e263e1d
-def mc_hits(model, # an nnsight model (run locally, so `ablate`'s hooks apply)
+def mc_hits(model, # an nnsight model (inside `ablate`: ablated)
             items:list[dict], # multiple-choice items (contexts, continuations, label)
             batch_size:int=16, # sequences per forward
            )->list[bool]:
@@ -115,7 +102,7 @@ def math_prompt(question:str, shots:list[dict]=())->str:
     worked = ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
     return worked + f"Question: {question}\nAnswer:"
 
-def math_hits(model, # an nnsight model (run locally, so `ablate`'s hooks apply)
+def math_hits(model, # an nnsight model (inside `ablate`: ablated)
               items:list[dict], # word problems (question, answer)
               shots:list[dict]=(), # worked examples
               max_new_tokens:int=16, # tokens per answer at most
