@@ -119,27 +119,27 @@ class SftBudget:
     n_variant_train:int # training examples per transfer variant
     n_variant_test:int # held-out examples per transfer variant
     n_general:int|None # items per general set (None: skip them)
-    lrs:dict # method family -> candidate learning rates
+    lrs:dict # method family -> candidate learning rates (swept on validation)
     seq:int=64 # tokens per training example
     random_seeds:int=3 # random-heads draws
     top_k:int=10 # located heads trained
     mlps:int=2 # located MLPs added in the 'precise-mlp' family
     max_operand:int=99 # largest arithmetic operand
+    shared_lr:tuple=(('precise-mlp', 'precise'), ('random', 'precise'))   # (family, family whose chosen rate it takes): no sweep of its own
 
 SFT_BUDGETS = {
     'tiny': SftBudget('tiny', steps=2, batch=4, n_train=32, n_val=8, n_test=8, n_variant_train=4, n_variant_test=4, n_general=None,
-                      lrs={'precise': (1e-3, 1e-2), 'precise-mlp': (1e-2,), 'random': (1e-2,), 'lora': (1e-2,), 'full': (1e-3,)},
+                      lrs={'precise': (1e-3, 1e-2), 'lora': (1e-2,), 'full': (1e-3,)},
                       seq=32, random_seeds=2, top_k=2, mlps=1, max_operand=20),
     'sft-cpu': SftBudget('sft-cpu', steps=150, batch=16, n_train=2400, n_val=200, n_test=400, n_variant_train=400, n_variant_test=200,
-                         n_general=200, lrs={'precise': (3e-4, 1e-3, 3e-3), 'precise-mlp': (3e-4, 1e-3, 3e-3), 'random': (3e-4, 1e-3, 3e-3),
-                                             'lora': (1e-4, 3e-4, 1e-3), 'full': (3e-6, 1e-5, 3e-5)}),
+                         n_general=200, lrs={'precise': (3e-4, 1e-3, 3e-3), 'lora': (3e-4, 1e-3), 'full': (1e-5, 3e-5)}),
 }
 FAMILIES = {'precise': 'precise', 'precise-mlp': 'precise', 'random': 'random', 'lora': 'lora', 'full': 'full'}
 
 def study_plan(budget:SftBudget)->list[dict]:
     "The runs in order: the learning-rate sweep, then base and the final runs (lr None: chosen from the sweep)"
     sweep = [dict(name=f'sweep-{f}-lr{lr:g}', phase='sweep', family=f, lr=lr, seed=0) for f, lrs in budget.lrs.items() for lr in lrs]
-    finals = [dict(name=f, phase='final', family=f, lr=None, seed=0) for f in budget.lrs if f != 'random']
+    finals = [dict(name=f, phase='final', family=f, lr=None, seed=0) for f in FAMILIES if f != 'random']
     finals += [dict(name=f'random-s{s}', phase='final', family='random', lr=None, seed=s) for s in range(budget.random_seeds)]
     return sweep + [dict(name='base', phase='final', family='base', lr=None, seed=0)] + finals
 
@@ -210,6 +210,7 @@ def run_study(out:str|Path, # study folder (runs/, adapters/, lr_sweep.csv, stud
     lrs = choose_lrs(sweep)
     save_table(lrs, out/'lr_sweep.csv')
     chosen = dict(lrs[lrs.chosen][['family', 'lr']].values)
+    chosen |= {family: chosen[source] for family, source in B.shared_lr}
     for s in progress([p for p in plan if p['phase'] == 'final'], desc='final runs'):
         run_one(s | {'lr': chosen.get(s['family'])}, load, sets, B, heads, mlps, out, data)
     table = study_table(out)
