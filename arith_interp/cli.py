@@ -10,14 +10,15 @@ import pandas as pd
 from .core import *
 
 # %% auto #0
-__all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED', 'COMMANDS', 'PARSERS', 'remote_arg', 'positive_int', 'non_negative_int',
-           'positive_float', 'command_parser', 'add_model_args', 'add_data_arg', 'add_seed_arg', 'add_out_args',
-           'data_folder', 'output_file', 'planned_files', 'check_outputs', 'json_ready', 'write_json', 'write_result',
-           'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions', 'data_parser', 'cli_data',
-           'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs', 'locate_parser',
-           'cli_locate', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser', 'cli_transfer',
-           'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'cli_sft_study', 'committed_folder',
-           'default_study_folder', 'check_study_folder', 'reproduce_parser', 'cli_reproduce', 'usage', 'main']
+__all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED', 'COMMANDS', 'PARSERS', 'remote_arg',
+           'positive_int', 'non_negative_int', 'positive_float', 'command_parser', 'add_model_args', 'add_data_arg',
+           'add_seed_arg', 'add_out_args', 'data_folder', 'output_file', 'planned_files', 'check_outputs', 'json_ready',
+           'write_json', 'write_result', 'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions',
+           'data_parser', 'cli_data', 'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs',
+           'locate_parser', 'cli_locate', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser',
+           'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'cli_sft_study',
+           'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser', 'cli_reproduce',
+           'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -550,15 +551,20 @@ def sft_study_parser()->argparse.ArgumentParser:
     add_data_arg(parser)
     add_seed_arg(parser)
     parser.add_argument('--out', required=True, help='study folder (resumed if it exists)')
+    parser.add_argument('--publish', action='store_true',
+                        help='when the study is finished, write its tables into paper/data (only the committed study: sft-cpu, smollm2-135m, seed 0)')
     return parser
 
 def cli_sft_study(argv:list[str]|None=None)->int:
     "arith-interp sft-study: run or resume the Precise SFT study of a budget"
     from arith_interp.models import check_model_source, load
     from arith_interp.ranking import top_k
-    from arith_interp.sft_study import SFT_BUDGETS, run_study
+    from arith_interp.sft_study import SFT_BUDGETS, run_study, publish_study
     args = sft_study_parser().parse_args(argv)
     check_file(args.ranking, '--ranking')
+    study_settings = dict(model=args.model, budget=args.budget, seed=args.seed)
+    if args.publish and study_settings != COMMITTED_SFT_STUDY:
+        raise SystemExit(f"--publish writes the committed study in paper/data: it needs {COMMITTED_SFT_STUDY}, got {study_settings}")
     check_model_source(args.model, args.remote)
     budget, ranking = SFT_BUDGETS[args.budget], load_table(args.ranking)
     heads, mlps = top_k(ranking, budget.top_k, 'head'), top_k(ranking, budget.mlps, 'mlp')
@@ -566,7 +572,12 @@ def cli_sft_study(argv:list[str]|None=None)->int:
     table = run_study(args.out, lambda: load(args.model, device=args.device), heads, mlps, args.budget, args.seed,
                       str(data) if data else None)
     print(table.to_string())
+    if args.publish:
+        for path in publish_study(args.out, committed_folder()/'data', model=args.model):
+            print(f'[sft-study] wrote {path}')
     return 0
+
+COMMITTED_SFT_STUDY = dict(model='smollm2-135m', budget='sft-cpu', seed=0)   # the Precise SFT study committed in paper/data
 
 # %% ../nbs/19_cli.ipynb #5ba3b7cb
 COMMITTED = dict(model='smollm2-135m', budget='default', seed=0)   # the settings of the study committed in paper/

@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt, seaborn as sns
 from .core import *
 
 # %% auto #0
-__all__ = ['PALETTE', 'paper_dir', 'read_data', 'paper_style', 'figures_dir', 'savefig', 'head_grid', 'plot_head_heatmap',
-           'plot_mlp_bars', 'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines', 'plot_logit_lens',
-           'plot_transfer', 'plot_method_scatter', 'plot_faithfulness', 'plot_knockout', 'plot_benchmarks',
-           'plot_table', 'plot_ablation']
+__all__ = ['PALETTE', 'FAMILY_COLORS', 'paper_dir', 'read_data', 'paper_style', 'figures_dir', 'savefig', 'head_grid',
+           'plot_head_heatmap', 'plot_mlp_bars', 'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines',
+           'plot_logit_lens', 'plot_transfer', 'plot_method_scatter', 'plot_faithfulness', 'plot_knockout',
+           'plot_benchmarks', 'plot_table', 'plot_ablation', 'plot_sft_tradeoff', 'plot_sft_curves']
 
 # %% ../nbs/12_plotting.ipynb #07d0e4da
 def paper_dir()->Path:
@@ -232,5 +232,42 @@ def plot_ablation(df:pd.DataFrame, x:str='k_heads', metric:str='accuracy', by:st
         ax.errorbar(g[x], g.value, yerr=[g.value - g.lo, g.hi - g.value] if {'lo', 'hi'} <= set(g) else None,
                     marker='o', ms=3, capsize=2, label=name)
     ax.set(xlabel=x.replace('_', ' '), ylabel=metric)
+    ax.legend(fontsize=6, ncol=2)
+    return fig
+
+# %% ../nbs/12_plotting.ipynb #c0a1e002
+FAMILY_COLORS = {'precise': '#3b6ea8', 'precise-mlp': '#7a4fa3', 'random': '#9a9a9a', 'lora': '#d08c2f', 'full': '#c8553d'}
+
+def _family(name:str)->str:
+    "A study run's family from its name ('random-s1' -> 'random')"
+    return name.split('-s')[0] if name.startswith('random-s') else name
+
+def plot_sft_tradeoff(contrasts:pd.DataFrame, # `sft_study.study_contrasts` rows
+                      groups=('arith', 'variants'), # math groups, one panel each
+                     ):
+    "Math gain against general-ability change (points, 95% intervals), one point per method and random seed"
+    rows = contrasts[(contrasts.b == 'base') & (contrasts.a != 'random')]
+    fig, axes = plt.subplots(1, len(groups), figsize=(3.4*len(groups) + .4, 3.2), squeeze=False)
+    for ax, group in zip(axes[0], groups):
+        for name in rows.a.unique():
+            math, general = (rows[(rows.a == name) & (rows.group == g)].iloc[0] for g in (group, 'general'))
+            ax.errorbar(100*general['diff'], 100*math['diff'], xerr=[[100*(general['diff'] - general.lo)], [100*(general.hi - general['diff'])]],
+                        yerr=[[100*(math['diff'] - math.lo)], [100*(math.hi - math['diff'])]], fmt='o', ms=4, capsize=2,
+                        color=FAMILY_COLORS.get(_family(name), 'k'), label=name)
+        ax.axhline(0, color='k', lw=.6)
+        ax.axvline(0, color='k', lw=.6)
+        ax.set(xlabel='general-ability change (points)', ylabel=f'{group} accuracy change (points)')
+    axes[0][-1].legend(fontsize=6, loc='best')
+    return fig
+
+def plot_sft_curves(curves:pd.DataFrame, # `sft_study.study_curves` rows (run, family, step, loss)
+                    window:int=10, # steps per moving average
+                   ):
+    "Training loss per step (moving average), one line per run, coloured by family"
+    fig, ax = plt.subplots(figsize=(4.6, 3))
+    for name, g in curves.groupby('run', sort=False):
+        smooth = g.sort_values('step').loss.rolling(window, min_periods=1).mean()
+        ax.plot(g.sort_values('step').step, smooth, lw=1, color=FAMILY_COLORS.get(_family(name), 'k'), label=name)
+    ax.set(xlabel='optimizer step', ylabel=f'training loss ({window}-step mean)')
     ax.legend(fontsize=6, ncol=2)
     return fig

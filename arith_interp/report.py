@@ -14,7 +14,8 @@ from .core import *
 __all__ = ['VERDICTS', 'CLAIMS', 'Claim', 'fmt_acc', 'evaluate_claim', 'render_report', 'check_sparsity', 'check_depth',
            'check_knockout', 'check_mlps', 'check_attention', 'check_cosines', 'check_lens', 'check_op_overlap',
            'check_transfer', 'check_control', 'check_gsm8k_overlap', 'check_speed', 'check_sft', 'check_lrp',
-           'check_faithfulness', 'write_report']
+           'check_faithfulness', 'check_study_gain', 'check_study_vs_full', 'check_study_general',
+           'check_study_controls', 'write_report']
 
 # %% ../nbs/13_report.ipynb #61eb57ef
 VERDICTS = ('reproduced', 'partly', 'not on this model',
@@ -221,6 +222,43 @@ def check_faithfulness(data):
                      f"{g.cpr.iloc[0]:.2f}, CMD {g.cmd.iloc[0]:.2f}")
     return '; '.join(parts), 'holds' if best >= .8 else 'partly' if best >= .5 else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #a7c3e002
+def _contrast(data:Path, a:str, b:str, group:str)->pd.Series:
+    "One row of `sft_study_contrasts.csv`: a minus b on a set group"
+    t = _t(data, 'sft_study_contrasts.csv')
+    return t[(t.a == a) & (t.b == b) & (t.group == group)].iloc[0]
+
+def _pts(row:pd.Series)->str:
+    "A paired difference in points with its interval, '+4.5 [+2.0, +7.0] (n=400)'"
+    return f"{100*row['diff']:+.1f} [{100*row.lo:+.1f}, {100*row.hi:+.1f}] (n={int(row.n)})"
+
+def check_study_gain(data):
+    "reproduced if Precise SFT's held-out arithmetic gain over the base model has a 95% interval above 0"
+    arith, variants = _contrast(data, 'precise', 'base', 'arith'), _contrast(data, 'precise', 'base', 'variants')
+    ours = f"arithmetic {100*arith.acc_b:.1f}% -> {100*arith.acc_a:.1f}%: {_pts(arith)} pts; variants {_pts(variants)} pts"
+    return ours, 'reproduced' if arith.lo > 0 else 'not on this model'
+
+def check_study_vs_full(data):
+    "reproduced if Precise SFT beats full SFT on held-out arithmetic (interval above 0); partly if they cannot be told apart (interval holds 0)"
+    row = _contrast(data, 'precise', 'full', 'arith')
+    full = _contrast(data, 'full', 'base', 'arith')
+    ours = f"precise - full {_pts(row)} pts (full vs base {_pts(full)})"
+    return ours, 'reproduced' if row.lo > 0 else 'partly' if row.hi >= 0 else 'not on this model'
+
+def check_study_general(data):
+    "reproduced if Precise SFT keeps general ability (interval's low end > -2 points) and full SFT loses more; partly if both keep it"
+    precise, full = _contrast(data, 'precise', 'base', 'general'), _contrast(data, 'full', 'base', 'general')
+    keeps = precise.lo > -0.02
+    ours = f"general sets pooled: precise {_pts(precise)} pts, full {_pts(full)} pts"
+    return ours, 'reproduced' if keeps and full['diff'] < precise['diff'] and full.lo <= -0.02 else 'partly' if keeps else 'not on this model'
+
+def check_study_controls(data):
+    "holds if the located heads beat both random heads and LoRA at the same steps and batch (intervals above 0); partly if one of them"
+    rows = {b: _contrast(data, 'precise', b, 'arith') for b in ('random', 'lora')}
+    ours = '; '.join(f"precise - {b} {_pts(r)} pts" for b, r in rows.items())
+    wins = sum(r.lo > 0 for r in rows.values())
+    return ours, 'holds' if wins == 2 else 'partly' if wins == 1 else 'does not hold'
+
 # %% ../nbs/13_report.ipynb #8554134b
 CLAIMS = [
     Claim('locate', 'few heads carry arithmetic (<5%, key = worse than -5%)', '<5% of heads; a12.h22: -14%',
@@ -243,8 +281,16 @@ CLAIMS = [
     Claim('transfer', 'key heads do not matter for non-math tasks', 'MMLU-Humanities 42.9 -> 42.6', check_control,
           'fig_transfer'),
     Claim('transfer', 'heads found on GSM8K overlap the arithmetic ones', '6 of top-10', check_gsm8k_overlap),
-    Claim('improve', 'Precise SFT improves math more than full SFT and keeps general ability',
+    Claim('improve', 'Precise SFT improves math more than full SFT and keeps general ability (the default budget\'s small SFT stage)',
           'GSM8K +12.8 vs full +10.0; MMLU +0.4 vs -5.5', check_sft, 'fig_sft_table'),
+    Claim('improve', 'Precise SFT of the key heads raises math accuracy (powered study)', 'GSM8K 14.6 -> 27.4', check_study_gain,
+          'fig_sft_tradeoff'),
+    Claim('improve', 'Precise SFT matches or beats full SFT on math (same steps and batch)', '+12.8 vs +10.0 points',
+          check_study_vs_full, 'fig_sft_tradeoff'),
+    Claim('improve', 'Precise SFT keeps general ability; full SFT loses some', 'MMLU +0.4 vs -5.5', check_study_general,
+          'fig_sft_tradeoff'),
+    Claim('beyond', 'the located heads beat random heads and LoRA at the same budget', 'not in the paper', check_study_controls,
+          'fig_sft_tradeoff'),
     Claim('improve', 'Precise SFT trains faster than full SFT', '3.3x', check_speed, 'fig_benchmarks'),
     Claim('beyond', 'LRP (AttnLRP) finds the components patching finds', 'not in the paper', check_lrp,
           'fig_lrp_agreement'),

@@ -13,6 +13,7 @@ from .report import write_report
 from .data import read_jsonl
 from .ranking import top_k
 from .ndif import skip_reason
+from .sft_study import STUDY_TABLES
 
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
@@ -368,13 +369,23 @@ def tables_read(notebook:Path)->list[str]:
     "The tables a figure notebook reads with `read_data`"
     return re.findall(r"read_data\\?\(\\?['\"]([^'\"\\]+)", Path(notebook).read_text())
 
+def _figure_skip(run:Run, notebook:str)->str|None:
+    "Why the figures stage skips `notebook` in `run` (None: it runs)"
+    missing = [t for t in tables_read(nbs_dir()/notebook) if not run.path(t).exists()]
+    if missing and set(missing) <= set(STUDY_TABLES):
+        return 'its tables come from `arith-interp sft-study --publish`, not from a stage'
+    if missing and run.remote is not False:
+        return 'its tables come from a stage skipped on NDIF'
+    return None
+
 def figures_stage(deps)->Stage:
-    "Stage `figures`: every figure notebook; on NDIF, only those whose tables exist (the rest belong to skipped stages)"
+    "Stage `figures`: every figure notebook, except those whose tables a run cannot have (the Precise SFT study's before it is published; on NDIF, skipped stages')"
     st = notebook_stage('figures', figure_notebooks(), deps, 'one notebook per figure')
     def fn(run:Run):
-        if run.remote is False: return st.fn(run)
-        names = [f for f in figure_notebooks() if all(run.path(t).exists() for t in tables_read(nbs_dir()/f))]
-        for f in sorted(set(figure_notebooks()) - set(names)): print(f'[reproduce] figures: {f} skipped (its tables come from a stage skipped on NDIF)')
+        skips = {f: _figure_skip(run, f) for f in figure_notebooks()}
+        for f, why in skips.items():
+            if why: print(f'[reproduce] figures: {f} skipped ({why})')
+        names = [f for f, why in skips.items() if why is None]
         return notebook_stage('figures', names, deps).fn(run) if names else []
     return dataclasses.replace(st, fn=fn)
 

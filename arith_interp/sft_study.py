@@ -15,9 +15,10 @@ from .data import OPS, templates, render, result, left_pad, pad_id, _variant_pro
 from .sft import run_sft
 
 # %% auto #0
-__all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'FAMILIES', 'arith_problems', 'split_problems', 'styled_examples',
-           'variant_examples', 'greedy_hits', 'paired_bootstrap', 'mcnemar', 'SftBudget', 'study_plan', 'study_sets',
-           'run_one', 'choose_lrs', 'run_study', 'study_table']
+__all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'FAMILIES', 'SET_GROUPS', 'CONTRASTS', 'STUDY_TABLES', 'arith_problems',
+           'split_problems', 'styled_examples', 'variant_examples', 'greedy_hits', 'paired_bootstrap', 'mcnemar',
+           'SftBudget', 'study_plan', 'study_sets', 'run_one', 'choose_lrs', 'run_study', 'study_table', 'family_hits',
+           'study_contrasts', 'study_curves', 'publish_study']
 
 # %% ../nbs/11a_sft_study.ipynb #5f5d0005
 LOCATE_MAX = 9   # locate / evaluation pairs use operands 1..9
@@ -226,3 +227,64 @@ def study_table(out:str|Path)->pd.DataFrame:
              'trainable_params': r['train'].get('trainable_params')}
             for r in runs if r['phase'] == 'final' and r['family'] != 'base' for k, h in r['hits'].items()]
     return pd.DataFrame(rows)
+
+# %% ../nbs/11a_sft_study.ipynb #5f5d0031
+SET_GROUPS = {'arith': ('test-arith',), 'variants': tuple(f'test-{v}' for v in STUDY_VARIANTS), 'general': ('general-',)}
+CONTRASTS = (('precise', 'base'), ('precise-mlp', 'base'), ('random', 'base'), ('lora', 'base'), ('full', 'base'),
+             ('precise', 'full'), ('precise', 'random'), ('precise', 'lora'), ('precise-mlp', 'precise'))
+
+def _final_runs(out:str|Path)->list[dict]:
+    "The records of the final runs (base included) of a study folder"
+    return [r for r in map(load_json, sorted((Path(out)/'runs').glob('*.json'))) if r['phase'] == 'final']
+
+def _group_sets(hits:dict, group:str)->list[str]:
+    "The set names of `hits` in a group of `SET_GROUPS` (a name ending in '-' is a prefix)"
+    names = SET_GROUPS[group]
+    return [k for k in hits if k in names or any(n.endswith('-') and k.startswith(n) for n in names)]
+
+def family_hits(runs:list[dict], # final-run records
+                family:str, # 'base', a method family ('random': the mean over its seeds) or a run name ('random-s1')
+                group:str, # key of SET_GROUPS
+               )->np.ndarray:
+    "Per-item hits of `family` on the sets of `group`, concatenated in set order (seeds averaged per item)"
+    members = [r for r in runs if family in (r['family'], r['name'])]
+    if not members: raise KeyError(f'no final run of family {family!r}')
+    sets = _group_sets(members[0]['hits'], group)
+    return np.mean([np.concatenate([np.asarray(r['hits'][k], float) for k in sets]) for r in members], 0)
+
+def study_contrasts(out:str|Path, # study folder
+                    contrasts=None, # (a, b) pairs of families or run names, a minus b; None: CONTRASTS and each random seed against base
+                   )->pd.DataFrame:
+    "Paired difference (a - b) with bootstrap interval, and McNemar's p where both are 0/1, per contrast and set group"
+    runs, rows = _final_runs(out), []
+    contrasts = contrasts or CONTRASTS + tuple((r['name'], 'base') for r in runs if r['family'] == 'random')
+    groups = [g for g in SET_GROUPS if _group_sets(runs[0]['hits'], g)]
+    for a, b in contrasts:
+        for group in groups:
+            hits_a, hits_b = family_hits(runs, a, group), family_hits(runs, b, group)
+            binary = set(np.unique(np.concatenate([hits_a, hits_b]))) <= {0.0, 1.0}
+            p = mcnemar(hits_b.astype(int), hits_a.astype(int))['p'] if binary else float('nan')
+            rows.append({'a': a, 'b': b, 'group': group, 'acc_a': hits_a.mean(), 'acc_b': hits_b.mean(),
+                         **paired_bootstrap(hits_b, hits_a), 'p_mcnemar': p})
+    return pd.DataFrame(rows)
+
+def study_curves(out:str|Path)->pd.DataFrame:
+    "Training loss per step of every trained final run: run, family, lr, step, loss"
+    rows = [{'run': r['name'], 'family': r['family'], 'lr': r['lr'], 'step': step + 1, 'loss': loss}
+            for r in _final_runs(out) if r['family'] != 'base' for step, loss in enumerate(r['train']['losses'])]
+    return pd.DataFrame(rows)
+
+# %% ../nbs/11a_sft_study.ipynb #5f5d0034
+STUDY_TABLES = ('sft_study.csv', 'sft_study_contrasts.csv', 'sft_study_lr.csv', 'sft_study_curves.csv')
+
+def publish_study(out:str|Path, # finished study folder (plan.json, runs/, lr_sweep.csv)
+                  data_dir:str|Path, # where the tables go (e.g. paper/data)
+                  model:str|None=None, # model name, for the provenance sidecar
+                 )->list[Path]:
+    "Write the study's tidy tables (`STUDY_TABLES`) with provenance into `data_dir`; returns their paths"
+    out, plan = Path(out), load_json(Path(out)/'plan.json')
+    missing = [s['name'] for s in study_plan(SFT_BUDGETS[plan['budget']['name']]) if s['phase'] == 'final' and not (out/'runs'/f"{s['name']}.json").exists()]
+    if missing: raise ValueError(f"study {out} is not finished: no result yet for {', '.join(missing)} (resume it with arith-interp sft-study)")
+    meta = provenance(model, plan['seed'], budget=plan['budget'], heads=plan['heads'], mlps=plan['mlps'], sizes=plan['sizes'])
+    tables = [study_table(out), study_contrasts(out), load_table(out/'lr_sweep.csv'), study_curves(out)]
+    return [save_table(t, Path(data_dir)/name, **meta) for t, name in zip(tables, STUDY_TABLES)]
