@@ -17,8 +17,8 @@ from .data import positions
 # %% auto #0
 __all__ = ['METRICS', 'FUSED_ARCHS', 'READOUTS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score', 'fwd_kw',
            'ActivationCache', 'activation_cache', 'patch_components', 'patched_run', 'patch_counterfactual',
-           'score_table', 'path_patching', 'direct_oracle', 'activation_patching', 'attribution_patching',
-           'ablation_values', 'knockout']
+           'score_table', 'linear_rows', 'path_patching', 'direct_oracle', 'activation_patching',
+           'attribution_patching', 'ablation_values', 'knockout']
 
 # %% ../nbs/06_patching.ipynb #68f0108e
 METRICS = ('logit', 'logit_diff', 'prob')
@@ -318,31 +318,42 @@ def _comps(model, comps)->list:
     return components(s) if comps is None else parse_components(comps, s)
 
 # %% ../nbs/06_patching.ipynb #f61a3a0c
-def _rms(model, x:torch.Tensor)->torch.Tensor:
-    "The final RMSNorm of `model` (Llama family) applied to `x`, from the norm's weight (works inside a trace)"
-    h = x.float()
-    h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + hf_module(model).config.rms_norm_eps)
-    return norm_site(model).weight * h.to(x.dtype)
+def linear_rows(linear, # a bias-free linear module (an nnsight envoy inside a trace, or the bare module)
+                n_in:int, # its input size
+                like:torch.Tensor, # a tensor with the device and dtype to use
+                rows:torch.Tensor|None=None, # output rows wanted (e.g. token ids of the unembedding); None: all
+                chunk:int=1024, # identity rows per call
+               )->torch.Tensor:
+    "Weight rows `[rows, n_in]` of `linear`, read by calling it on identity rows, not from `.weight` (so a server that hides weights still answers); exact: each output sums one nonzero term"
+    eye = torch.eye(n_in, device=like.device, dtype=like.dtype)
+    pick = (lambda y: y) if rows is None else (lambda y: y[:, rows.to(like.device)])
+    return torch.cat([pick(linear(eye[i:i + chunk])) for i in range(0, n_in, chunk)]).T
 
 def _readout(model, resid, answer, corrupt_answer, full:bool, chunk:int=8)->torch.Tensor:
-    "Stats `[C, B, 3]` of final residuals `resid [C, B, d]`; `full=False` uses two unembedding rows (prob = NaN)"
-    unembed = unembed_site(model).weight
+    "Stats `[C, B, 3]` of final residuals `resid [C, B, d]` through the model's final norm and unembedding modules; `full=False` uses two unembedding rows per pair (prob = NaN)"
+    norm, unembed = norm_site(model), unembed_site(model)
     if full:
-        return torch.cat([logit_stats(_rms(model, r) @ unembed.T, answer, corrupt_answer) for r in resid.split(chunk)])
-    normed = _rms(model, resid)
-    answer_logit = (normed * unembed[answer]).sum(-1)
-    corrupt_logit = (normed * unembed[corrupt_answer]).sum(-1)
+        return torch.cat([logit_stats(unembed(norm(r)), answer, corrupt_answer) for r in resid.split(chunk)])
+    normed = norm(resid)
+    token_rows = linear_rows(unembed, normed.shape[-1], normed, torch.cat([answer, corrupt_answer]))
+    answer_rows, corrupt_rows = token_rows.split(len(answer))
+    answer_logit = (normed * answer_rows).sum(-1)
+    corrupt_logit = (normed * corrupt_rows).sum(-1)
     return torch.stack([answer_logit, answer_logit - corrupt_logit, torch.full_like(answer_logit, float('nan'))], -1)
 
-def _writes(model, comps, z, mlp)->torch.Tensor:
+def _head_out_weights(model, layers, like:torch.Tensor)->dict:
+    "layer -> o_proj weight `[d_model, H*d_head]` of each layer in `layers`, read through the module (`linear_rows`)"
+    s = spec(model)
+    return {layer: linear_rows(head_site(model, layer), s.n_heads * s.d_head, like) for layer in sorted(set(layers))}
+
+def _writes(model, comps, z, mlp, out_weights:dict)->torch.Tensor:
     "Residual writes `[C, B, d]` of `comps` from last-position o_proj inputs `z [B,L,H*dh]`, MLP outputs `mlp [B,L,d]`"
     s = spec(model)
     def write(c):
         if c.head is None:
             return mlp[:, c.layer]
         cols = head_slice(s, c.head)
-        weight = head_site(model, c.layer).weight[:, cols]
-        return z[:, c.layer, cols] @ weight.T.to(z.dtype)
+        return z[:, c.layer, cols] @ out_weights[c.layer][:, cols].T.to(z.dtype)
     return torch.stack([write(c) for c in comps])
 
 # %% ../nbs/06_patching.ipynb #ef71320a
@@ -372,7 +383,8 @@ def _direct_effects(model, batch, comps:list, corrupt:ActivationCache, full:bool
         clean = _read_activations(model, batch)
         corrupt_z = corrupt.z.to(clean.z.device, clean.z.dtype)
         corrupt_mlp = corrupt.mlp.to(clean.mlp.device, clean.mlp.dtype)
-        delta = _writes(model, comps, corrupt_z, corrupt_mlp) - _writes(model, comps, clean.z, clean.mlp)
+        out_weights = _head_out_weights(model, [c.layer for c in comps if c.head is not None], clean.z)
+        delta = _writes(model, comps, corrupt_z, corrupt_mlp, out_weights) - _writes(model, comps, clean.z, clean.mlp, out_weights)
         patched = _readout(model, clean.resid + delta, batch.answer, batch.corrupt_answer, full)
         clean_stats = _readout(model, clean.resid[None], batch.answer, batch.corrupt_answer, full)[0]
         out = nnsight.save([patched, clean_stats])
