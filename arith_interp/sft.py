@@ -617,7 +617,7 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     tuner = make_tuner(model, method, comps, kv, rescale, seed, lora_r)
     lr = lr or (1e-5 if method == 'full' else 1e-4)
     t0 = time.perf_counter()
-    losses = train(model, tuner, data, steps, batch, lr, weight_decay, seed=seed, out=out, ckpt_every=ckpt_every if out else 0,
+    losses = train(model, tuner, data, steps, batch, lr, weight_decay, seed=seed, out=out, ckpt_every=ckpt_every if out and steps > ckpt_every else 0,
                    resume=resume, grad_accum=grad_accum, overwrite=overwrite, **train_kw)
     rec = {'method': method, 'components': [c.name for c in tuner.comps], 'kv': kv, 'rescale': rescale, 'steps': steps, 'batch': batch,
            'seq': seq, 'lr': lr, 'seed': seed, 'n_examples': len(data), 'trainable_params': tuner.n_params(), 'total_params': n_total,
