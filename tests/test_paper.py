@@ -4,7 +4,9 @@ import pandas as pd
 ROOT = pathlib.Path(__file__).parents[1]
 PAPER = ROOT/'paper'
 FIGURES = ['fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 'fig_op_overlap', 'fig_mlp_cosine', 'fig_logit_lens',
-           'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks']
+           'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks',
+           'fig_sft_tradeoff', 'fig_sft_curves']
+STUDY = ('sft_study.meta.json', 'sft_study_contrasts.meta.json', 'sft_study_lr.meta.json', 'sft_study_curves.meta.json')   # `arith-interp sft-study --publish`
 
 def metas(): return {p.name: json.loads(p.read_text()) for p in sorted((PAPER/'data').glob('*.meta.json'))}
 def is_reference(m:dict)->bool: return 'source' in m and 'model' not in m     # the paper's own numbers, not a run of ours
@@ -18,10 +20,19 @@ def test_every_table_has_provenance():
 
 def test_one_model_one_seed_one_budget():
     "Tables written by the study's stages come from the same run settings (benchmarks.csv tabulates separately run benchmarks)"
-    settings = {(m['model'], m['seed'], json.dumps(m.get('budget'), sort_keys=True)) for n, m in metas().items() if m.get('budget') is not None}
+    stages = {n: m for n, m in metas().items() if n not in STUDY}
+    settings = {(m['model'], m['seed'], json.dumps(m.get('budget'), sort_keys=True)) for n, m in stages.items() if m.get('budget') is not None}
     assert len(settings) == 1, settings
-    no_budget = [n for n, m in metas().items() if m.get('budget') is None and not is_reference(m)]
+    no_budget = [n for n, m in stages.items() if m.get('budget') is None and not is_reference(m)]
     assert not no_budget, f'tables without the run budget (written outside `arith-interp reproduce`): {no_budget}'
+
+def test_the_published_sft_study():
+    "The Precise SFT study's tables: all four, one budget (sft-cpu), the stages' model and seed"
+    study = {n: m for n, m in metas().items() if n in STUDY}
+    assert sorted(study) == sorted(STUDY), sorted(study)
+    stage_model = {(m['model'], m['seed']) for n, m in metas().items() if n not in STUDY and m.get('budget') is not None}
+    assert {(m['model'], m['seed']) for m in study.values()} == stage_model
+    assert {m['budget']['name'] for m in study.values()} == {'sft-cpu'}
 
 def test_every_figure_and_the_report():
     for f in FIGURES:
