@@ -40,14 +40,14 @@ class Budget:
     sft_steps: int             # optimisation steps per fine-tuning run
     sft_batch: int             # sequences per step
     sft_heads: tuple = ()      # extra head counts for the number-of-heads ablation (besides top_k)
-    sft_seeds: int = 1         # random-head baselines
+    sft_seeds: int = 1         # random-head baselines (0: no same-budget baselines, LoRA included: the quick budget's pipeline check)
     sft_eval: int|None = 16    # arithmetic pairs per operation and GSM8K-test problems evaluated before / after fine-tuning
     sft_general: int|None = 16 # items per general set for the base, full and Precise SFT runs
     knockout_ablations: tuple = ('mean',)   # 'mean' (the paper), 'zero'
 
 BUDGETS = {
     'quick':   Budget('quick',   n_per_op=32,   n_locate=12,  n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
-                      random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=1, sft_eval=4,   sft_general=2),
+                      random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=0, sft_eval=4,   sft_general=2),
     'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
                       random_draws=5,  top_k=10, sft_steps=12,   sft_batch=8,   sft_heads=(20,),    sft_seeds=1, sft_eval=12,  sft_general=16),
     'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
