@@ -57,7 +57,11 @@ def read_records(path:str|Path)->list[tuple[int, dict]]:
 def _json_array(path:Path, text:str)->list[tuple[int, dict]]:
     "(line, element) pairs of a JSON array in `text`"
     dec, out, pos = json.JSONDecoder(), [], text.index('[') + 1
-    line = lambda p: text.count('\n', 0, p) + 1
+    newlines = [0, 0]                                   # [position counted up to, newlines before it]: positions only grow
+    def line(p):
+        newlines[1] += text.count('\n', newlines[0], p)
+        newlines[0] = p
+        return newlines[1] + 1
     while True:
         pos = _skip(text, pos)
         if text[pos] == ']':
