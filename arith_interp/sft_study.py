@@ -133,7 +133,7 @@ SFT_BUDGETS = {
                       lrs={'precise': (1e-3, 1e-2), 'lora': (1e-2,), 'full': (1e-3,)},
                       seq=32, random_seeds=2, top_k=2, mlps=1, max_operand=20),
     'sft-cpu': SftBudget('sft-cpu', steps=150, batch=16, n_train=2400, n_val=200, n_test=400, n_variant_train=400, n_variant_test=200,
-                         n_general=200, lrs={'precise': (3e-4, 1e-3, 3e-3, 1e-2), 'lora': (3e-4, 1e-3, 3e-3), 'full': (1e-5, 3e-5)}, random_seeds=2),
+                         n_general=200, lrs={'precise': (3e-4, 1e-3, 3e-3, 1e-2), 'lora': (3e-4, 1e-3, 3e-3), 'full': (1e-5, 3e-5)}, random_seeds=1),
 }
 FAMILIES = {'precise': 'precise', 'precise-mlp': 'precise', 'random': 'random', 'lora': 'lora', 'full': 'full'}
 
