@@ -17,7 +17,7 @@ def test_top_level():
 def test_pins():
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
     reqs = cfg['DEFAULT']['requirements'] + ' ' + cfg['DEFAULT']['dev_requirements']
-    for pin in ['torch==2.13.0', 'nbdev==2.4.14', 'fastcore>=1.12.3,<2', 'execnb>=0.1.12,<0.2', 'transformers>=5,<6', 'nnsight>=0.8,<0.9']:
+    for pin in ['torch==2.13.0', 'nbdev==2.4.14', 'fastcore>=1.12.3,<2', 'execnb>=0.1.12,<0.2', 'transformers==5.24.0', 'nnsight==0.8.1']:
         assert pin in reqs, pin
 
 def test_library_notebooks_export_one_module_each():
