@@ -13,6 +13,7 @@ export ARITH_INTERP_PAPER="$(mktemp -d)/paper" && mkdir -p "$ARITH_INTERP_PAPER"
 nbdev_test --n_workers 2 --timing
 echo "== documentation site: built (pandoc from Debian; Quarto where installed) and checked (pages, figures, internal links)"
 command -v pandoc >/dev/null || { apt-get update -qq && apt-get install -y -qq pandoc >/dev/null; }
-python tools/site.py && python tools/check_site.py
+python tools/site.py          # fails if nbdev cannot process a notebook
+python tools/check_site.py
 echo "== pytest"
 python -m pytest -q -p no:cacheprovider tests
