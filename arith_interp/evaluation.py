@@ -442,13 +442,13 @@ def eval_math(model, # an nnsight model
               batch_size:int=8, # prompts per batch
               sets=MATH, # math sets
              )->tuple[list[dict], dict]:
-    "Rows and per-item records of few-shot CoT generation accuracy on the math sets"
+    "Rows and per-item records of few-shot CoT generation accuracy on the math sets (one generation over all their items)"
     shots = cot_shots(k_shot, data) if k_shot else ''
-    rows, items = [], {}
-    for name in sets:
-        problems = load_benchmark(name, 'test', data, limit)
-        items[name] = eval_generation(model, problems, shots, max_new_tokens, batch_size)
-        rows.append(acc_row([e['correct'] for e in items[name]], suite='math', dataset=name))
+    problems = {name: load_benchmark(name, 'test', data, limit) for name in sets}
+    records = eval_generation(model, [it for its in problems.values() for it in its], shots, max_new_tokens, batch_size)
+    ends = np.cumsum([len(its) for its in problems.values()]).tolist()
+    items = {name: records[end - len(its):end] for (name, its), end in zip(problems.items(), ends)}
+    rows = [acc_row([e['correct'] for e in items[name]], suite='math', dataset=name) for name in sets]
     return rows, items
 
 def eval_general(model, # an nnsight model

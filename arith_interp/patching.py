@@ -273,13 +273,13 @@ def patch_counterfactual(model, # nnsight model
                          batch, # PairBatch
                          groups:list, # groups[k]: the components patched with counterfactual values in run k
                          remote=None, # False, 'local' or True; None: the model's default
-                         kv_cache=None, # True or 'fused': a key/value-cache path (`patched_run`); None: True when local
+                         kv_cache=None, # True or 'fused': a local fast path (`patched_run`); None: 'fused' when local (KV path if not fusable)
                          rows:int|None=None, # rows per forward; None: all groups in one forward
                          full_vocab:bool=True, # False: the fast path may skip the probability stat (NaN)
                         )->tuple:
     "(clean cache, counterfactual cache, stats [K, B, 3]) with group k patched with counterfactual values"
     remote = default_remote(model, remote)
-    kv_cache = remote is False if kv_cache is None else kv_cache
+    kv_cache = ('fused' if remote is False else False) if kv_cache is None else kv_cache
     if kv_cache and remote is not False:
         raise ValueError("kv_cache=True (the key/value-cache fast path) runs locally only; "
                          "use remote=False or kv_cache=False")
@@ -425,7 +425,7 @@ def activation_patching(model, # nnsight model
                         metric:str='logit', # 'logit', 'logit_diff' or 'prob'
                         remote=None, # False, 'local' or True; None: the model's default
                         comps=None, # components to score; default every head and MLP
-                        fast=None, # True or 'fused' (plain torch, fastest): `patched_run`'s kv_cache; None: True locally
+                        fast=None, # 'fused' (plain torch, fastest), True (nnsight KV path) or False: `patched_run`'s kv_cache; None: 'fused' locally
                         rows:int=512, # rows per forward (components per forward = rows // B)
                         seed:int=0, # recorded in the table
                         return_stats:bool=False, # also return the patched stats [C, B, 3]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #ac26781a
 from __future__ import annotations
-import os, re, sys, json, time, shutil, hashlib, itertools, dataclasses, subprocess
+import os, re, sys, json, time, shutil, hashlib, itertools, dataclasses, subprocess, traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
@@ -17,10 +17,11 @@ from .sft_study import STUDY_TABLES
 
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
-           'nbs_dir', 'run_notebooks', 'notebooks_dir', 'notebook_stage', 'output_text', 'volatile', 'stable_outputs',
-           'store_notebook', 'tqdm_to_terminal', 'show_figures_once', 'cell_flags', 'execute_notebook',
-           'notebooks_main', 'library_notebooks', 'store_library_outputs', 'bench_table', 'bench_stage',
-           'figure_notebooks', 'tables_read', 'figures_stage', 'study', 'merge_stage_times', 'write_stage_times']
+           'nbs_dir', 'serve_runners', 'run_notebooks', 'notebooks_dir', 'notebook_stage', 'output_text', 'volatile',
+           'stable_outputs', 'store_notebook', 'tqdm_to_terminal', 'show_figures_once', 'cell_flags',
+           'execute_notebook', 'notebooks_main', 'library_notebooks', 'store_library_outputs', 'bench_table',
+           'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage', 'study', 'merge_stage_times',
+           'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class Budget:
     knockout_ablations: tuple = ('mean',)   # 'mean' (the paper), 'zero'
 
 BUDGETS = {
-    'quick':   Budget('quick',   n_per_op=32,   n_locate=12,  n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
-                      random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=0, sft_eval=4,   sft_general=2),
+    'quick':   Budget('quick',   n_per_op=24,   n_locate=8,   n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
+                      random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=0, sft_eval=2,   sft_general=1),
     'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
                       random_draws=5,  top_k=10, sft_steps=12,   sft_batch=8,   sft_heads=(20,),    sft_seeds=1, sft_eval=12,  sft_general=16),
     'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
@@ -192,8 +193,57 @@ def run_stages(run:Run, stages:list[Stage], force=(), only=None)->pd.DataFrame:
 
 # %% ../nbs/14_reproduce.ipynb #5c1f5f6a
 _RUNNER = "import sys, json; from arith_interp.reproduce import notebooks_main; notebooks_main(json.loads(sys.argv[1]), sys.argv[2:])"
+_SERVER = "import sys; from arith_interp.reproduce import serve_runners; serve_runners(int(sys.argv[1]))"
 
 def nbs_dir()->Path: return proj_root()/'nbs'
+
+def _run_forked(request:dict)->int:
+    "Fork; in the child run `notebooks_main` with the request's environment and folder; the child's exit code"
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.environ.clear()
+            os.environ.update(request['env'])
+            os.chdir(request['cwd'])
+            notebooks_main(request['opts'], request['paths'])
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+def serve_runners(reply_fd:int):
+    "The warm runner server: torch, transformers, nnsight and the package imported once; one forked runner per request line"
+    import arith_interp.patching, arith_interp.evaluation, execnb.shell   # what every stage imports
+    with os.fdopen(reply_fd, 'w') as replies:
+        for line in sys.stdin:
+            print(_run_forked(json.loads(line)), file=replies, flush=True)
+
+_server = {}
+
+def _warm_server()->dict|None:
+    "The running warm server of this process, started on first use (None where there is no fork: a new interpreter per stage)"
+    if not hasattr(os, 'fork'): return None
+    if 'proc' in _server and _server['proc'].poll() is None: return _server
+    read, write = os.pipe()
+    _server['proc'] = subprocess.Popen([sys.executable, '-c', _SERVER, str(write)], stdin=subprocess.PIPE, pass_fds=(write,), text=True)
+    os.close(write)
+    _server['replies'] = os.fdopen(read)
+    return _server
+
+def _runner_exit_code(opts:dict, paths:list[str], env:dict, cwd:str)->int:
+    "Run `notebooks_main` in a fresh process (forked from the warm server, else a new interpreter); its exit code"
+    server = _warm_server()
+    if server is None:
+        return subprocess.run([sys.executable, '-c', _RUNNER, json.dumps(opts), *paths], cwd=cwd, env=env).returncode
+    server['proc'].stdin.write(json.dumps(dict(opts=opts, paths=paths, env=env, cwd=cwd)) + '\n')
+    server['proc'].stdin.flush()
+    reply = server['replies'].readline()
+    if not reply: raise RuntimeError(f"the warm runner server stopped (exit {server['proc'].wait()})")
+    return int(reply)
 
 def run_notebooks(paths:list, # notebooks in one folder, run in this order
                   env:dict|None=None, # extra environment variables (a run's `ARITH_INTERP_*`)
@@ -203,9 +253,9 @@ def run_notebooks(paths:list, # notebooks in one folder, run in this order
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
     for p in paths:
         if not p.exists(): raise FileNotFoundError(f"notebook {p} not found: `reproduce` runs from a checkout of the project (it needs nbs/)")
-    opts = json.dumps({'save_to': str(Path(save_to).resolve()) if save_to else None, 'skip': list(skip)})
-    r = subprocess.run([sys.executable, '-c', _RUNNER, opts, *map(str, paths)], cwd=paths[0].parent, env={**os.environ, **(env or {})})
-    if r.returncode: raise RuntimeError(f"notebook {' / '.join(p.name for p in paths)} failed (exit {r.returncode}); open it in Jupyter with the same ARITH_INTERP_* settings to see the cell")
+    opts = {'save_to': str(Path(save_to).resolve()) if save_to else None, 'skip': list(skip)}
+    code = _runner_exit_code(opts, list(map(str, paths)), {**os.environ, **(env or {})}, str(paths[0].parent))
+    if code: raise RuntimeError(f"notebook {' / '.join(p.name for p in paths)} failed (exit {code}); open it in Jupyter with the same ARITH_INTERP_* settings to see the cell")
 
 def _snapshot(out:Path)->dict:
     return {str(p): p.stat().st_mtime_ns for d in ('data', 'figures') if (Path(out)/d).exists()
@@ -336,8 +386,12 @@ def store_library_outputs(names:list[str]|None=None, # notebook names (default: 
 # %% ../nbs/14_reproduce.ipynb #2de1485b
 _BENCH = {  # benchmark -> (file, {measure: (path in the JSON, target or None)})
     'locate': ('locate.json', {'path_speedup': ('speedup.path_vs_naive_loop', 100), 'act_speedup': ('speedup.act_vs_naive_loop', 20),
+                               'act_vs_transformer_lens': ('speedup.act_vs_transformer_lens', 50),
                                'atp_speedup': ('speedup.atp_vs_naive_loop', None), 'max_abs_diff_path': ('max_abs_diff.path_vs_oracle', 1e-4),
-                               'max_abs_diff_act': ('max_abs_diff.act_kv_vs_naive', 1e-4)}),
+                               'max_abs_diff_act': ('max_abs_diff.act_vs_naive', 1e-4),
+                               'max_abs_diff_act_transformer_lens': ('max_abs_diff.act_vs_transformer_lens', 1e-4)}),
+    'eval': ('eval.json', {'mc_items_per_s_speedup': ('speedup', 3.0), 'max_abs_diff_loglik': ('max_abs_diff_loglik', 1e-4),
+                           'max_abs_diff_loglik_lm_eval': ('harness.max_abs_diff_loglik', 1e-4), 'mc_token_bound': ('token_bound', None)}),
     'sft': ('sft.json', {'full_over_precise_step_time': ('ratios.interleaved_full_over_precise5h2m_step_time', 3.0),
                          'full_over_lora_step_time': ('ratios.interleaved_full_over_lora_step_time', None),
                          'full_over_precise_peak_rss': ('ratios.full_over_precise5h2m_peak_rss', None),

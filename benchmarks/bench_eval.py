@@ -5,7 +5,10 @@ sequence through nnsight, left-padded batches of 16 sorted by length, log-softma
 The new one encodes each item's shared token prefix once, expands its key/value cache to the choices and runs only the rest
 of each choice on top (batches of 16 sequences, longest prefix first). Both score the same items of the five general sets
 (the baseline's `n_general` first items each); the two run interleaved, `--repeats` rounds, alternating which goes first,
-so both see the same background load; items/s is the median over rounds. Agreement: the largest |difference| of a choice's
+so both see the same background load; items/s is the median over rounds (also per set). The token bound is the ratio of
+the tokens the two run through the model (whole sequences against shared prefixes once plus the rests): the speed-up a
+scorer gets from saved tokens alone, set by how much of each item its choices share (a whole passage in BoolQ,
+only the words before the blank in WinoGrande). Agreement: the largest |difference| of a choice's
 log-likelihood and the number of items whose predicted choice (acc and acc_norm) differs.
 
 Independent check: lm-evaluation-harness (`pip install lm-eval==0.4.13`), its `HFLM.loglikelihood` on the same (context,
@@ -57,28 +60,44 @@ def predictions(items, logprobs)->tuple[list[int], list[int]]:
     norm = [int(np.argmax([l / max(1, len(k)) for l, k in zip(lp, it['continuations'])])) for lp, it in zip(logprobs, items)]
     return acc, norm
 
-def timed(fn, model, sets:dict, batch_size:int)->tuple[float, dict]:
-    "Seconds to score every set, and the scores"
-    t0 = time.perf_counter()
-    scores = {name: fn(model, items, batch_size) for name, items in sets.items()}
-    return time.perf_counter() - t0, scores
+def timed(fn, model, sets:dict, batch_size:int)->tuple[dict, dict]:
+    "Seconds to score each set, and the scores"
+    secs, scores = {}, {}
+    for name, items in sets.items():
+        t0 = time.perf_counter()
+        scores[name] = fn(model, items, batch_size)
+        secs[name] = time.perf_counter() - t0
+    return secs, scores
+
+def token_counts(model, items:list[dict])->dict:
+    "Tokens each scorer runs through the model: every whole sequence (old) and each shared prefix once plus the rests (new)"
+    from arith_interp.evaluation import _cont_tokens, _shared_groups
+    seqs = [[_cont_tokens(model.tokenizer, c, k) for c, k in zip(it['contexts'], it['continuations'])] for it in items]
+    old = sum(len(ids) for item in seqs for ids, _ in item)
+    new = sum(n + sum(len(item[i][0]) - n for i in members) for item in seqs for n, members in _shared_groups(item))
+    return dict(old=old, new=new, bound=old / new)
 
 def throughput(model, sets:dict, repeats:int, batch_size:int)->dict:
     "Interleaved rounds of old and new on the same items: items/s, ratio, agreement"
     n_items = sum(map(len, sets.values()))
-    secs, scores = {'old': [], 'new': []}, {}
+    secs, per_set, scores = {'old': [], 'new': []}, {'old': [], 'new': []}, {}
     for r in range(repeats):
         pair = [('old', old_eval_mc), ('new', new_eval_mc)]
         for name, fn in (pair if r % 2 == 0 else pair[::-1]):
             s, scores[name] = timed(fn, model, sets, batch_size)
-            secs[name].append(s)
-            print(f'round {r} {name}: {s:.1f} s', file=sys.stderr)
+            secs[name].append(sum(s.values()))
+            per_set[name].append(s)
+            print(f'round {r} {name}: {sum(s.values()):.1f} s', file=sys.stderr)
     diff = max(abs(a - b) for n in sets for o, w in zip(scores['old'][n], scores['new'][n]) for a, b in zip(o, w))
     flips = {n: [sum(x != y for x, y in zip(po, pn)) for po, pn in zip(predictions(sets[n], scores['old'][n]),
                                                                    predictions(sets[n], scores['new'][n]))] for n in sets}
     med = {k: statistics.median(v) for k, v in secs.items()}
+    set_med = {k: {n: statistics.median(s[n] for s in v) for n in sets} for k, v in per_set.items()}
+    tokens = {n: token_counts(model, items) for n, items in sets.items()}
     return dict(n_items=n_items, n_sequences=sum(len(it['contexts']) for v in sets.values() for it in v), seconds=secs,
                 items_per_s={k: n_items / v for k, v in med.items()}, speedup=med['old'] / med['new'],
+                speedup_per_set={n: set_med['old'][n] / set_med['new'][n] for n in sets}, tokens_per_set=tokens,
+                token_bound=sum(t['old'] for t in tokens.values()) / sum(t['new'] for t in tokens.values()),
                 max_abs_diff_loglik=diff, pred_flips={n: f[0] for n, f in flips.items()},
                 pred_norm_flips={n: f[1] for n, f in flips.items()}), scores
 

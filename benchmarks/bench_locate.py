@@ -3,8 +3,8 @@ and against TransformerLens doing the same activation patching.
 
     python benchmarks/bench_locate.py --pairs 64 --out benchmarks/locate.json
 
-On SmolLM2-135M (all 270 heads + 30 MLPs): times path patching, KV-cache activation patching and AtP over every
-component, and three references on a seeded random subset of `--naive-comps` components, extrapolated per component
+On SmolLM2-135M (all 270 heads + 30 MLPs): times path patching, activation patching (the default local path,
+plain torch, and the nnsight key/value-cache path) and AtP over every component, and three references on a seeded random subset of `--naive-comps` components, extrapolated per component
 to all of them: the naive nnsight loop (one full forward per component: plain activation patching), the
 frozen-downstream direct-effect oracle for path patching, and TransformerLens 4 (`TransformerBridge` over the same
 HF weights, loaded offline; one `run_with_hooks` per component with a hook on `blocks.L.attn.hook_z` or
@@ -111,9 +111,10 @@ def main(argv=None):
     lens_loop(bridge, warm, sub[:1])
 
     (tp, sp), t_path = timed(P.path_patching, m, b, 'logit_diff', return_stats=True)
-    ta, t_act = timed(P.activation_patching, m, b, 'logit_diff', fast='fused')
+    ta, t_act = timed(P.activation_patching, m, b, 'logit_diff')                 # the default local path: 'fused'
+    _, t_act_kv = timed(P.activation_patching, m, b, 'logit_diff', fast=True)     # the nnsight key/value path
     tatp, t_atp = timed(P.attribution_patching, m, b, 'logit_diff')
-    _, act_stats = P.activation_patching(m, b, 'logit_diff', comps=sub, fast='fused', return_stats=True)
+    _, act_stats = P.activation_patching(m, b, 'logit_diff', comps=sub, return_stats=True)
     with torch.no_grad():
         start = time.perf_counter()
         with m.session(remote=False):
@@ -134,15 +135,16 @@ def main(argv=None):
     lens_total = t_lens / len(sub) * n_comps                # includes its counterfactual run_with_cache once
     act_scores = torch.tensor(ta.score.values)[idx]
     res.update(
-        seconds=dict(path=t_path, act_kv=t_act, atp=t_atp, naive_act_subset=t_naive_act, naive_path_oracle_subset=t_orc,
+        seconds=dict(path=t_path, act=t_act, act_kv_nnsight=t_act_kv, atp=t_atp, naive_act_subset=t_naive_act, naive_path_oracle_subset=t_orc,
                      transformer_lens_subset=t_lens, counterfactual_forward=t_co,
                      naive_act_extrapolated=naive_act_total, naive_path_extrapolated=naive_path_total,
                      transformer_lens_extrapolated=lens_total),
         speedup=dict(path_vs_naive_loop=naive_act_total / t_path, path_vs_naive_oracle=naive_path_total / t_path,
                      act_vs_naive_loop=naive_act_total / t_act, act_vs_transformer_lens=lens_total / t_act,
+                     act_kv_nnsight_vs_naive_loop=naive_act_total / t_act_kv,
                      atp_vs_naive_loop=naive_act_total / t_atp),
-        max_abs_diff=dict(path_vs_oracle=diff(sp[idx], orc), act_kv_vs_naive=diff(act_stats, naive_act),
-                          act_kv_vs_transformer_lens=diff(act_stats, lens), naive_vs_transformer_lens=diff(naive_act, lens),
+        max_abs_diff=dict(path_vs_oracle=diff(sp[idx], orc), act_vs_naive=diff(act_stats, naive_act),
+                          act_vs_transformer_lens=diff(act_stats, lens), naive_vs_transformer_lens=diff(naive_act, lens),
                           act_score_vs_naive_score=float((act_scores - scores(naive_act)).abs().max()),
                           act_score_vs_transformer_lens_score=float((act_scores - scores(lens)).abs().max())),
         atp_vs_act=agreement(tatp, ta, ks=(10,), absolute=False).to_dict('records'),
