@@ -175,6 +175,7 @@ def check_control(data):
     "reproduced if the general-ability sets change by less than 10% (relative) on average under the key-head knockout"
     t = _t(data, 'transfer_drops.csv')
     g = t[t.set.isin(_GENERAL)]
+    if g.empty: return 'no general sets in transfer_drops.csv (their knockouts score generation or choices: skipped on NDIF)', 'not run'
     return (f"mean change over {len(g)} general sets: {100*g.key_rel_drop.mean():+.0f}% "
             f"(n={int(g.n.min())}-{int(g.n.max())} each)"), 'reproduced' if abs(g.key_rel_drop.mean()) < .1 else 'not on this model'
 
