@@ -19,7 +19,7 @@ from .benchmarks import MATH, GENERAL, load_benchmark, local_path, norm_number, 
 __all__ = ['NUMBER', 'ANSWER_CUE', 'COT_STOP', 'ARITH_FORMAT', 'SUITES', 'OP_NAMES', 'wilson', 'bootstrap_ci', 'acc_row',
            'pair_scores', 'summarize_pairs', 'next_token_hits', 'numbers', 'first_number', 'extract_number',
            'cot_solution', 'cot_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop', 'generate', 'same_number',
-           'eval_generation', 'answer_hits', 'seq_logprobs', 'prefix_logprobs', 'choice_logprobs', 'eval_mc',
+           'eval_generation', 'answer_hits', 'seq_logprobs', 'prefix_logprobs', 'regroup', 'choice_logprobs', 'eval_mc',
            'answer_loss', 'arith_records', 'eval_arith', 'eval_math', 'eval_general', 'evaluate']
 
 # %% ../nbs/05_evaluation.ipynb #6ff83461
@@ -355,6 +355,11 @@ def prefix_logprobs(model, # an nnsight model (its edits apply) or a bare HF mod
     return out
 
 # %% ../nbs/05_evaluation.ipynb #5b7d0f41
+def regroup(flat:list, groups:list)->list[list]:
+    "`flat` (the items of `groups`, concatenated) cut back into lists of the groups' lengths"
+    ends = np.cumsum([len(g) for g in groups]).tolist()
+    return [flat[end - len(g):end] for g, end in zip(groups, ends)]
+
 def choice_logprobs(model, # an nnsight model
                     items:list[dict], # multiple-choice items (contexts, continuations)
                     batch_size:int=16, # sequences per forward
@@ -364,9 +369,7 @@ def choice_logprobs(model, # an nnsight model
     seqs = [[_cont_tokens(model.tokenizer, c, k) for c, k in zip(it['contexts'], it['continuations'])] for it in items]
     if not default_remote(model, remote):
         return [check_finite(row, 'log-likelihoods', model_name(model)) for row in prefix_logprobs(model, seqs, batch_size)]
-    flat = seq_logprobs(model, [s for item in seqs for s in item], batch_size, remote)
-    ends = np.cumsum([len(item) for item in seqs]).tolist()
-    return [flat[end - len(item):end] for item, end in zip(seqs, ends)]
+    return regroup(seq_logprobs(model, [s for item in seqs for s in item], batch_size, remote), seqs)
 
 def eval_mc(model, # an nnsight model
             items:list[dict], # multiple-choice items (id, contexts, continuations, label)
@@ -446,8 +449,7 @@ def eval_math(model, # an nnsight model
     shots = cot_shots(k_shot, data) if k_shot else ''
     problems = {name: load_benchmark(name, 'test', data, limit) for name in sets}
     records = eval_generation(model, [it for its in problems.values() for it in its], shots, max_new_tokens, batch_size)
-    ends = np.cumsum([len(its) for its in problems.values()]).tolist()
-    items = {name: records[end - len(its):end] for (name, its), end in zip(problems.items(), ends)}
+    items = dict(zip(problems, regroup(records, list(problems.values()))))
     rows = [acc_row([e['correct'] for e in items[name]], suite='math', dataset=name) for name in sets]
     return rows, items
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #ac26781a
 from __future__ import annotations
-import os, re, sys, json, time, shutil, hashlib, itertools, dataclasses, subprocess, traceback
+import os, re, sys, json, time, shutil, signal, hashlib, itertools, dataclasses, subprocess, traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
@@ -202,6 +202,7 @@ def _run_forked(request:dict)->int:
     pid = os.fork()
     if pid == 0:
         code = 0
+        signal.signal(signal.SIGINT, signal.default_int_handler)   # Ctrl-C stops the stage (the server ignores it)
         try:
             os.environ.clear()
             os.environ.update(request['env'])
@@ -218,6 +219,7 @@ def _run_forked(request:dict)->int:
 def serve_runners(reply_fd:int):
     "The warm runner server: torch, transformers, nnsight and the package imported once; one forked runner per request line"
     import arith_interp.patching, arith_interp.evaluation, execnb.shell   # what every stage imports
+    signal.signal(signal.SIGINT, signal.SIG_IGN)                          # it ends when the caller closes its stdin
     with os.fdopen(reply_fd, 'w') as replies:
         for line in sys.stdin:
             print(_run_forked(json.loads(line)), file=replies, flush=True)

@@ -107,6 +107,7 @@ def harness_agreement(model, items:list[dict], ours:list[list[float]], batch_siz
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
     from arith_interp.models import hf_module
+    from arith_interp.evaluation import regroup
     lm = HFLM(pretrained=hf_module(model), tokenizer=model.tokenizer, batch_size=batch_size, device='cpu')
     requests = [Instance(request_type='loglikelihood', doc=it, arguments=(c, k), idx=j)
                 for it in items for j, (c, k) in enumerate(zip(it['contexts'], it['continuations']))]
@@ -114,8 +115,7 @@ def harness_agreement(model, items:list[dict], ours:list[list[float]], batch_siz
     theirs = [ll for ll, _ in lm.loglikelihood(requests, disable_tqdm=True)]
     seconds = time.perf_counter() - t0
     flat = [x for lp in ours for x in lp]
-    ends = np.cumsum([len(it['contexts']) for it in items]).tolist()
-    theirs_by_item = [theirs[end - len(it['contexts']):end] for it, end in zip(items, ends)]
+    theirs_by_item = regroup(theirs, [it['contexts'] for it in items])
     ours_pred, ours_norm = predictions(items, ours)
     their_pred, their_norm = predictions(items, theirs_by_item)
     return dict(lm_eval=lm_eval.__version__, set='arc-easy', n_items=len(items), n_requests=len(requests),
