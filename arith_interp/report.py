@@ -167,6 +167,7 @@ def check_transfer(data):
     "reproduced if knocking out the key heads lowers accuracy by >= 30% (relative) on average over the variant sets and more than random heads"
     t = _t(data, 'transfer_drops.csv')
     v = t[t.set.isin(_VARIANTS)]
+    if v.empty: return 'no variant sets in transfer_drops.csv', 'not run'
     ours = (f"mean change over {len(v)} variant sets: key {100*v.key_rel_drop.mean():+.0f}% vs random "
             f"{100*v.random_rel_drop.mean():+.0f}% (n={int(v.n.min())}-{int(v.n.max())} each)")
     return ours, 'reproduced' if v.key_rel_drop.mean() <= -.3 and v.key_rel_drop.mean() < v.random_rel_drop.mean() else 'partly' if v.key_rel_drop.mean() < v.random_rel_drop.mean() - .05 else 'not on this model'
