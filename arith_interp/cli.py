@@ -15,10 +15,10 @@ __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED',
            'add_seed_arg', 'add_out_args', 'data_folder', 'output_file', 'planned_files', 'check_outputs', 'json_ready',
            'write_json', 'write_result', 'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions',
            'data_parser', 'cli_data', 'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs',
-           'locate_parser', 'cli_locate', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser',
-           'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'cli_sft_study',
-           'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser', 'cli_reproduce',
-           'usage', 'main']
+           'locate_parser', 'cli_locate', 'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table',
+           'cli_knockout', 'transfer_parser', 'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft',
+           'sft_study_parser', 'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder',
+           'reproduce_parser', 'cli_reproduce', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -350,6 +350,17 @@ def cli_locate(argv:list[str]|None=None)->int:
     return 0
 
 # %% ../nbs/19_cli.ipynb #b2a8d957
+def add_op_arg(parser:argparse.ArgumentParser):
+    "--op: the operation block of a per-operation ranking table"
+    parser.add_argument('--op', default=None, help="operation block of a per-operation ranking table ('+', '-', '*', '/', "
+                        "'all'; default: its only block, else 'all')")
+
+def ranking_arg(path:str, flag:str, op:str|None=None)->pd.DataFrame:
+    "The one ranking of the CSV given to `flag`, checked before any work (`ranking.ranking_block`)"
+    from arith_interp.ranking import ranking_block
+    check_file(path, flag)
+    return ranking_block(path, op=op)
+
 def knockout_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp knockout`"
     from arith_interp.patching import ABLATIONS
@@ -360,6 +371,7 @@ def knockout_parser()->argparse.ArgumentParser:
     parser.add_argument('--top-k', type=positive_int, default=None, help='ablate the top K of the ranking in --from')
     parser.add_argument('--from', dest='ranking', default=None, help='ranking table (CSV from locate) for --top-k')
     parser.add_argument('--kinds', default='head', help='kinds for --top-k: head, mlp or head,mlp')
+    add_op_arg(parser)
     parser.add_argument('--ablation', default='mean', choices=list(ABLATIONS), help='what replaces an ablated output')
     parser.add_argument('--random-draws', type=positive_int, default=5, help='random component sets of the same size')
     add_model_args(parser)
@@ -371,7 +383,7 @@ def _check_knockout_args(parser:argparse.ArgumentParser, args):
     "Exactly one of --components / --top-k, --from with --top-k, known --kinds"
     if (args.components is None) == (args.top_k is None): parser.error('give exactly one of --components or --top-k')
     if args.top_k is not None and not args.ranking: parser.error('--top-k needs --from scores.csv')
-    if args.ranking: check_file(args.ranking, '--from')
+    if args.ranking: ranking_arg(args.ranking, '--from', args.op)
     for kind in args.kinds.split(','): check_choice('--kinds', kind, ['head', 'mlp'])
 
 def _named_ranking(model, names:str)->pd.DataFrame:
@@ -404,7 +416,7 @@ def cli_knockout(argv:list[str]|None=None)->int:
     set_seed(args.seed)
     model = load(args.model, device=args.device, remote=args.remote)
     batch = read_pairs(model, args.pairs, args.n)
-    ranking = load_table(args.ranking) if args.top_k else _named_ranking(model, args.components)
+    ranking = ranking_arg(args.ranking, '--from', args.op) if args.top_k else _named_ranking(model, args.components)
     k = args.top_k or int((ranking.score < 0).sum())
     kinds = tuple(args.kinds.split(',')) if args.top_k else ('head', 'mlp')
     result = knockout_topk_vs_random(model, batch, ranking, k=k, draws=args.random_draws, ablation=args.ablation,
@@ -469,6 +481,7 @@ def sft_parser()->argparse.ArgumentParser:
     parser.add_argument('--components', default=None, help="names 'a14.h2,m24' or a ranking-table CSV")
     parser.add_argument('--top-k', type=positive_int, default=None, help='with a ranking table: the top K heads')
     parser.add_argument('--mlps', default=None, help="extra MLPs: 'm23,m24' or a number of top MLPs of the table")
+    add_op_arg(parser)
     parser.add_argument('--method', default='precise', choices=METHODS, help='what is trained')
     parser.add_argument('--kv', default=KV_DEFAULT, choices=['shared', 'none'],
                         help='train the shared key/value slices')
@@ -515,14 +528,14 @@ def cli_sft(argv:list[str]|None=None)->int:
     parser = sft_parser()
     args = parser.parse_args(argv)
     if args.n_gsm8k + args.n_arith == 0: parser.error('--n-gsm8k and --n-arith are both 0: nothing to train on')
-    if args.components and args.components.endswith('.csv'): check_file(args.components, '--components')
+    if args.components and args.components.endswith('.csv'): ranking_arg(args.components, '--components', args.op)
     data = data_folder(args.data, needed=args.n_gsm8k > 0)
     check_model_source(args.model, args.remote)
     out = check_sft_out(Path(args.out), args.resume, args.overwrite)
     model = load_for_training(args.model, device=args.device, dtype=args.dtype)
     mlps = int(args.mlps) if args.mlps and args.mlps.isdigit() else args.mlps
     chosen = args.components or mlps
-    comps = select_components(model, components=args.components, top_k=args.top_k, mlps=mlps) if chosen else []
+    comps = select_components(model, components=args.components, top_k=args.top_k, mlps=mlps, op=args.op) if chosen else []
     try:
         record = run_sft(model, args.method, comps, out=out, steps=args.steps, batch=args.batch, seq=args.seq, lr=args.lr,
                          n_gsm8k=args.n_gsm8k, n_arith=args.n_arith, kv=args.kv, rescale=args.rescale,

@@ -20,7 +20,8 @@ __all__ = ['NUMBER', 'ANSWER_CUE', 'COT_STOP', 'ARITH_FORMAT', 'SUITES', 'OP_NAM
            'pair_scores', 'summarize_pairs', 'next_token_hits', 'numbers', 'first_number', 'extract_number',
            'cot_solution', 'cot_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop', 'generate', 'same_number',
            'eval_generation', 'answer_hits', 'seq_logprobs', 'prefix_logprobs', 'regroup', 'choice_logprobs', 'eval_mc',
-           'answer_loss', 'arith_records', 'eval_arith', 'eval_math', 'eval_general', 'evaluate']
+           'answer_loss', 'forced_hits', 'kl_drift', 'arith_records', 'eval_arith', 'eval_math', 'eval_general',
+           'evaluate']
 
 # %% ../nbs/05_evaluation.ipynb #6ff83461
 def wilson(k:int, # successes
@@ -394,6 +395,50 @@ def answer_loss(model, # an nnsight or HF model
     device = next(hf_module(model).parameters()).device
     losses = [run_forward(model, **{k: v.to(device) for k, v in batch.items()}).loss.item() for batch in batches]
     return float(np.mean(losses))
+
+# %% ../nbs/05_evaluation.ipynb #39fe0cae
+def _forced_batch(model, pairs:list[tuple[list[int], list[int]]], pad:int)->list[bool]:
+    "Per (prompt ids, answer ids): is every answer token the argmax after the gold prefix?"
+    ids, mask = _right_pad([p + a for p, a in pairs], pad)
+    device = next(hf_module(model).parameters()).device
+    top = run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device)).logits.argmax(-1).cpu()
+    return [top[r, len(p) - 1:len(p) + len(a) - 1].tolist() == a for r, (p, a) in enumerate(pairs)]
+
+@torch.no_grad()
+def forced_hits(model, # an nnsight model (its edits apply) or a bare HF module
+                examples:list[dict], # `{'prompt', 'answer'}` dicts
+                batch_size:int=32, # sequences per forward
+               )->list[bool]:
+    "Per example: is the whole answer the model's argmax at every answer token, under teacher forcing?"
+    tok = model.tokenizer
+    pairs = [(tok_ids(tok, e['prompt']), tok_ids(tok, str(e['answer']))) for e in examples]
+    order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
+    hits = [False] * len(pairs)
+    for start in progress(range(0, len(order), batch_size), desc='forced'):
+        rows = order[start:start + batch_size]
+        for r, hit in zip(rows, _forced_batch(model, [pairs[i] for i in rows], pad_id(tok))): hits[r] = hit
+    return hits
+
+# %% ../nbs/05_evaluation.ipynb #4f766960
+def _log_probs(model, ids:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
+    "Next-token log-probabilities [B, T, vocab] in float32"
+    device = next(hf_module(model).parameters()).device
+    return run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float().log_softmax(-1).cpu()
+
+@torch.no_grad()
+def kl_drift(base, # the model before fine-tuning (nnsight or HF)
+             tuned, # the model after (same tokenizer)
+             prompts:list[str], # texts whose every position is compared
+             batch_size:int=16, # prompts per forward
+            )->list[float]:
+    "Per prompt: mean over its positions of KL(base ‖ tuned) of the next-token distributions (nats)"
+    out = []
+    for start in progress(range(0, len(prompts), batch_size), desc='kl'):
+        ids, mask = _right_pad([tok_ids(base.tokenizer, p) for p in prompts[start:start + batch_size]], pad_id(base.tokenizer))
+        lp, lq = _log_probs(base, ids, mask), _log_probs(tuned, ids, mask)
+        kl = (lp.exp() * (lp - lq)).sum(-1) * mask
+        out += (kl.sum(1) / mask.sum(1)).tolist()
+    return out
 
 # %% ../nbs/05_evaluation.ipynb #f8a20195
 ARITH_FORMAT = dict(k_shot=4, shots='fixed')   # best measured candidate (20_baseline, paper/data/baseline_fewshot.csv)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_ranking.ipynb #de1494ce
 from __future__ import annotations
-import importlib, math, random, statistics
+import importlib, math, random, statistics, warnings
 from itertools import combinations
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -15,7 +15,8 @@ from .data import encode_pairs, read_jsonl
 from .patching import METRICS, ABLATIONS, knockout, metric_value, patch_counterfactual
 
 # %% auto #0
-__all__ = ['COLUMNS', 'LOCATORS', 'FRACTIONS', 'locator', 'locate', 'key_components', 'top_k', 'locate_by_op', 'jaccard',
+__all__ = ['COLUMNS', 'LOCATORS', 'RANKING_NEEDS', 'BLOCK_COLUMNS', 'DEFAULT_BLOCK', 'FRACTIONS', 'locator', 'locate',
+           'check_ranking', 'ranking_block', 'read_ranking', 'key_components', 'top_k', 'locate_by_op', 'jaccard',
            'op_overlap', 'random_like', 'knockout_topk_vs_random', 'random_heads', 'paired_scores', 'agreement',
            'faithfulness']
 
@@ -33,6 +34,70 @@ def locate(model, batch, method:str='path', metric:str='logit', remote=None, **k
     "Ranking table of `method` on `batch` (see `LOCATORS`)"
     return locator(method)(model, batch, metric=metric, remote=remote, **kw)
 
+# %% ../nbs/07_ranking.ipynb #f5ac7d55
+RANKING_NEEDS = ('component', 'kind', 'score')   # the columns every ranking table has
+BLOCK_COLUMNS = ('op', 'method', 'metric')        # columns whose values split a table into separate rankings
+DEFAULT_BLOCK = {'op': 'all'}                     # the block taken when a column has several and none is chosen
+
+def check_ranking(tab:pd.DataFrame, # a table that should be a ranking
+                  what:str='ranking table', # how the table is named in errors (e.g. its path)
+                 )->pd.DataFrame:
+    "`tab` if it has the ranking columns and finite scores, else a `ValueError` naming the missing columns or NaN rows"
+    missing = [c for c in RANKING_NEEDS if c not in tab.columns]
+    if missing:
+        raise ValueError(f"{what} is not a ranking: missing column(s) {', '.join(missing)} (a ranking has "
+                         f"{', '.join(RANKING_NEEDS)}; `arith-interp locate` writes one)")
+    bad = tab[~np.isfinite(pd.to_numeric(tab.score, errors='coerce'))]
+    if len(bad):
+        raise ValueError(f"{what}: {len(bad)} score(s) are NaN, infinite or not numbers, in rows of {_names(bad.component)}")
+    return tab
+
+def _names(values, n:int=5)->str:
+    "Up to `n` distinct values, comma-separated, with a count of the rest"
+    vals = list(dict.fromkeys(map(str, values)))
+    return ', '.join(vals[:n]) + (f' and {len(vals) - n} more' if len(vals) > n else '')
+
+# %% ../nbs/07_ranking.ipynb #a8e3e30a
+def _pick_block(tab:pd.DataFrame, col:str, chosen, what:str)->pd.DataFrame:
+    "The rows of `tab` in one value of column `col`: `chosen`, the default block, or the only one"
+    if col not in tab.columns:
+        if chosen is not None: raise ValueError(f"{col}={chosen!r} given but {what} has no column {col!r}")
+        return tab
+    values = sorted(tab[col].astype(str).unique())
+    if chosen is None and len(values) > 1:
+        chosen = DEFAULT_BLOCK.get(col)
+        if chosen not in values:
+            raise ValueError(f"{what} holds {len(values)} rankings by {col} ({', '.join(values)}): choose one with {col}=...")
+        warnings.warn(f"{what} holds {len(values)} rankings by {col} ({', '.join(values)}); using {col}={chosen!r}", stacklevel=4)
+    if chosen is None: return tab
+    if str(chosen) not in values: raise ValueError(f"{col}={chosen!r} is not in {what}; it has: {', '.join(values)}")
+    return tab[tab[col].astype(str) == str(chosen)]
+
+def ranking_block(tab:pd.DataFrame|str|Path, # ranking table, or the path of its CSV
+                  op:str|None=None, # operation block ('+', '-', '*', '/', 'all'); None: the only one, else 'all'
+                  method:str|None=None, # method block, where the table has several
+                  metric:str|None=None, # metric block, where the table has several
+                 )->pd.DataFrame:
+    "The one ranking of `tab`: checked columns and scores, one block per `BLOCK_COLUMNS`, each component once"
+    what = 'ranking table'
+    if isinstance(tab, (str, Path)): tab, what = read_ranking(tab), str(tab)
+    tab = check_ranking(tab, what)
+    for col, chosen in zip(BLOCK_COLUMNS, (op, method, metric)): tab = _pick_block(tab, col, chosen, what)
+    dup = tab.component[tab.component.duplicated()]
+    if len(dup): raise ValueError(f"{what} lists component(s) {_names(dup)} more than once in one ranking")
+    return tab
+
+# %% ../nbs/07_ranking.ipynb #d07d8971
+def read_ranking(path:str|Path, # CSV file written by `arith-interp locate` (or any table with component, kind, score)
+                )->pd.DataFrame:
+    "The CSV at `path`, with errors that name the file: missing, not text, not a table"
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"ranking table {path} not found")
+    try: tab = pd.read_csv(path)
+    except UnicodeDecodeError as e: raise ValueError(f"{path} is not a UTF-8 text table ({e.reason} at byte {e.start})") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e: raise ValueError(f"{path} is not a CSV table: {e}") from None
+    return tab
+
 # %% ../nbs/07_ranking.ipynb #09c78395
 def key_components(tab:pd.DataFrame, threshold:float=-0.05)->pd.DataFrame:
     "Rows scoring below `threshold` (the paper: −5% relative logit change), most negative first"
@@ -42,10 +107,11 @@ def top_k(tab:pd.DataFrame, # ranking table (columns component, kind, score)
           k:int=10, # how many
           kinds=('head', 'mlp'), # kinds to keep ('head', 'mlp' or both)
           absolute:bool=False, # rank by |score| instead of most negative first
+          op:str|None=None, # operation block of a per-operation table (`ranking_block`)
          )->list[str]:
-    "Names of the `k` most important components of `kinds`: most negative score (or largest |score|) first, ties in order"
+    "Names of the `k` most important distinct components of `kinds`: most negative score (or largest |score|) first"
+    tab = ranking_block(tab, op)
     d = tab[tab.kind.isin((kinds,) if isinstance(kinds, str) else kinds)]
-    check_finite(d.score, 'ranking scores', model=d.model.iloc[0] if 'model' in d and len(d) else None)
     s = -d.score.abs() if absolute else d.score
     return d.loc[s.sort_values(kind='stable').index[:k], 'component'].tolist()
 
@@ -100,6 +166,7 @@ def knockout_topk_vs_random(model, # nnsight model
                             seed:int=0, # seed of the random sets and of the resample draw
                            )->dict:
     "Accuracy after ablating the top-k of `tab` and after `draws` random sets of the same kinds"
+    tab = ranking_block(tab)
     top = top_k(tab, k, kinds)
     rnd = random_like(top, tab.component.tolist(), draws, seed)
     res = knockout(model, batch, [top] + rnd, ablation=ablation, reference=reference, remote=remote, seed=seed)

@@ -15,7 +15,7 @@ from .core import *
 from .models import hf_module, load, load_model, model_name, tag_model
 from .sites import *
 from .data import left_pad, pad_id
-from .ranking import top_k, random_heads
+from .ranking import top_k, random_heads, ranking_block
 from .benchmarks import load_benchmark
 from .evaluation import cot_prompt, cot_solution, answer_hits, answer_loss
 
@@ -25,16 +25,18 @@ __all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'LLAMA2_7B', 'select_compone
            'load_adapter', 'merge_adapter', 'gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order',
            'collate', 'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner',
            'make_tuner', 'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out',
-           'load_for_training', 'training_args', 'train', 'adapter_info', 'apply_adapter', 'run_sft', 'answer_batches',
-           'arith_accuracy', 'quick_eval', 'with_adapter', 'compare_methods', 'heads_ablation', 'cached_run',
-           'llama_params', 'head_params', 'sft_memory']
+           'load_for_training', 'training_args', 'train', 'adapter_info', 'apply_adapter', 'run_sft', 'tuner_summary',
+           'answer_batches', 'arith_accuracy', 'quick_eval', 'with_adapter', 'compare_methods', 'heads_ablation',
+           'cached_run', 'llama_params', 'head_params', 'sft_memory']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
          k:int, # how many to take
          kind:str='head', # 'head' or 'mlp'
+         op:str|None=None, # operation block of a per-operation table (`ranking.ranking_block`)
         )->list[Component]:
-    "The `k` most important components of `kind` (`ranking.top_k`: most negative score first), as Components"
+    "The `k` most important distinct components of `kind` (`ranking.top_k`: most negative score first), as Components"
+    df = ranking_block(df, op)
     n = int((df['kind'] == check_choice('kind', kind, ['head', 'mlp'])).sum())
     if n < k: raise ValueError(f"top_k={k} but the ranking table holds only {n} components of kind {kind!r}")
     return [Component.parse(c) for c in top_k(df, k, (kind,))]
@@ -43,13 +45,15 @@ def select_components(model, # the model (for its sizes)
                       components=None, # names 'a1.h2,m0', a list, or a ranking-table CSV path / DataFrame
                       top_k:int|None=None, # with a table: how many top heads
                       mlps=None, # extra MLPs: names 'm3,m4', or an int = top MLPs of the table
+                      op:str|None=None, # with a per-operation table: its block (None: the only one, else 'all')
                      )->list[Component]:
     "The component set to train, checked against the model"
     s = spec(model)
-    if isinstance(components, (str, Path)) and str(components).endswith('.csv'): components = load_table(components)
+    if isinstance(components, (str, Path)) and str(components).endswith('.csv'): components = ranking_block(components, op)
     if isinstance(components, pd.DataFrame):
         if top_k is None: raise ValueError("a ranking table needs top_k (CLI: --top-k K)")
-        out = _top(components, top_k) + (_top(components, mlps, 'mlp') if isinstance(mlps, int) else [])
+        table = ranking_block(components, op)
+        out = _top(table, top_k) + (_top(table, mlps, 'mlp') if isinstance(mlps, int) else [])
     else: out = parse_components(components or [], s)
     if mlps is not None and not isinstance(mlps, int): out += parse_components(mlps, s)
     return sorted(set(parse_components(out, s)))
@@ -615,6 +619,7 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     n_total = sum(p.numel() for p in hf_module(model).parameters())
     torch.manual_seed(seed)
     tuner = make_tuner(model, method, comps, kv, rescale, seed, lora_r)
+    print(tuner_summary(tuner, n_total), flush=True)
     lr = lr or (1e-5 if method == 'full' else 1e-4)
     t0 = time.perf_counter()
     losses = train(model, tuner, data, steps, batch, lr, weight_decay, seed=seed, out=out, ckpt_every=ckpt_every if out and steps > ckpt_every else 0,
@@ -627,6 +632,12 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     if out and world()[1] == 0: _save_run(tuner, out, rec)
     tuner.merge()
     return rec
+
+def tuner_summary(tuner:Tuner, n_total:int)->str:
+    "One line naming what a run trains: method, distinct components and trainable parameters"
+    names = [c.name for c in tuner.comps]
+    what = f"{len(names)} components ({', '.join(names)})" if names else 'no component slices'
+    return f"[sft] {tuner.method}: {what}; {tuner.n_params():,} trainable parameters of {n_total:,}"
 
 def _save_run(tuner:Tuner, out:str|Path, rec:dict):
     "The trained result and `train.json` in folder `out`"
