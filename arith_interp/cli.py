@@ -17,8 +17,8 @@ __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED',
            'data_parser', 'cli_data', 'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs',
            'locate_parser', 'cli_locate', 'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table',
            'cli_knockout', 'transfer_parser', 'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft',
-           'sft_study_parser', 'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder',
-           'reproduce_parser', 'cli_reproduce', 'usage', 'main']
+           'sft_study_parser', 'sft_study_folder', 'cli_sft_study', 'committed_folder', 'default_study_folder',
+           'check_study_folder', 'reproduce_parser', 'cli_reproduce', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -557,40 +557,69 @@ def cli_sft(argv:list[str]|None=None)->int:
 def sft_study_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp sft-study`"
     from arith_interp.sft_study import SFT_BUDGETS
-    parser = command_parser('sft-study', 'Run or resume the Precise SFT study of a budget (run by run), from a locate ranking table')
-    parser.add_argument('--budget', default='sft-cpu', choices=list(SFT_BUDGETS), help='study budget')
-    parser.add_argument('--ranking', required=True, help='locate ranking CSV (component, kind, score)')
+    parser = command_parser('sft-study', 'Run or resume the Precise SFT selection study (which heads to tune: path, act, '
+                            'grad, random, random-layers; LoRA and full SFT), run by run')
+    parser.add_argument('--budget', default='select-cpu', choices=list(SFT_BUDGETS), help='study budget')
+    data = committed_folder()/'data'
+    parser.add_argument('--ranking', '--path-ranking', dest='ranking', default=str(_nearby(data/'locate_path.csv')),
+                        help="path-patching ranking of the 'path' rule (and the layers of 'random-layers')")
+    parser.add_argument('--act-ranking', default=str(_nearby(data/'locate_methods.csv')),
+                        help="ranking table holding method 'act' (activation patching), for the 'act' rule")
+    add_op_arg(parser)
     add_model_args(parser, remote_help='fine-tuning runs here; only false is meaningful')
     add_data_arg(parser)
     add_seed_arg(parser)
-    parser.add_argument('--out', required=True, help='study folder (resumed if it exists)')
-    parser.add_argument('--publish', action='store_true',
-                        help='when the study is finished, write its tables into paper/data (only the committed study: sft-cpu, smollm2-135m, seed 0)')
+    parser.add_argument('--out', default=None, help='study folder, resumed if it exists (default: paper/sft_select for '
+                        'the committed study, else runs/sft-<budget>[-seed<N>])')
+    parser.add_argument('--dry-run', action='store_true', help="print the plan (each arm's heads, the parameter count, "
+                        "LoRA's rank) and stop: the Fisher ranking is computed, nothing is trained or written")
+    parser.add_argument('--publish', action='store_true', help='when the study is finished, write its tables into '
+                        'paper/data (only the committed study: select-cpu, smollm2-135m, seed 0)')
     return parser
 
-def cli_sft_study(argv:list[str]|None=None)->int:
-    "arith-interp sft-study: run or resume the Precise SFT study of a budget"
-    from arith_interp.models import check_model_source, load
-    from arith_interp.ranking import top_k
-    from arith_interp.sft_study import SFT_BUDGETS, run_study, publish_study
-    args = sft_study_parser().parse_args(argv)
-    check_file(args.ranking, '--ranking')
-    study_settings = dict(model=args.model, budget=args.budget, seed=args.seed)
-    if args.publish and study_settings != COMMITTED_SFT_STUDY:
-        raise SystemExit(f"--publish writes the committed study in paper/data: it needs {COMMITTED_SFT_STUDY}, got {study_settings}")
-    check_model_source(args.model, args.remote)
-    budget, ranking = SFT_BUDGETS[args.budget], load_table(args.ranking)
-    heads, mlps = top_k(ranking, budget.top_k, 'head'), top_k(ranking, budget.mlps, 'mlp')
-    data = data_folder(args.data, needed=False)
-    table = run_study(args.out, lambda: load(args.model, device=args.device), heads, mlps, args.budget, args.seed,
-                      str(data) if data else None)
-    print(table.to_string())
-    if args.publish:
-        for path in publish_study(args.out, committed_folder()/'data', model=args.model):
-            print(f'[sft-study] wrote {path}')
+COMMITTED_SFT_STUDY = dict(model='smollm2-135m', budget='select-cpu', seed=0)   # the Precise SFT study committed in paper/
+
+def sft_study_folder(out:str|None, settings:dict)->Path:
+    "The study folder: --out, else paper/sft_select (committed settings) or runs/sft-<budget>[-seed<N>]; never a file"
+    committed = committed_folder()/'sft_select'
+    folder = Path(out) if out else committed if settings == COMMITTED_SFT_STUDY else \
+        proj_root()/'runs'/(f"sft-{settings['budget']}" + (f"-seed{settings['seed']}" if settings['seed'] else ''))
+    if folder.exists() and not folder.is_dir(): raise FileExistsError(f"--out {str(folder)!r} is a file; sft-study writes a folder")
+    if folder.resolve() == committed.resolve() and settings != COMMITTED_SFT_STUDY:
+        raise FileExistsError(f"--out {str(folder)!r} is the committed study ({COMMITTED_SFT_STUDY}); these settings "
+                              f"({settings}) would mix into it: write elsewhere")
+    return folder
+
+def _print_plan(load, rankings:dict, budget:str, seed:int)->int:
+    "Print a study's plan as JSON (computed in a scratch folder)"
+    import tempfile
+    from arith_interp.sft_study import SFT_BUDGETS, study_sets, make_plan
+    B = SFT_BUDGETS[budget]
+    with tempfile.TemporaryDirectory() as scratch:
+        plan = make_plan(load, B, rankings, study_sets(B, seed), Path(scratch), seed)
+    print(json.dumps({k: plan[k] for k in ('heads', 'head_params', 'lora_r')}, indent=1))
     return 0
 
-COMMITTED_SFT_STUDY = dict(model='smollm2-135m', budget='sft-cpu', seed=0)   # the Precise SFT study committed in paper/data
+def cli_sft_study(argv:list[str]|None=None)->int:
+    "arith-interp sft-study: run or resume the Precise SFT selection study of a budget"
+    from arith_interp.models import check_model_source, load
+    from arith_interp.sft_study import run_study, publish_study, load_rankings
+    args = sft_study_parser().parse_args(argv)
+    settings = dict(model=args.model, budget=args.budget, seed=args.seed)
+    if args.publish and settings != COMMITTED_SFT_STUDY:
+        raise ValueError(f"--publish writes the committed study into paper/data: it needs {COMMITTED_SFT_STUDY}, got {settings}")
+    check_file(args.ranking, '--ranking')
+    check_file(args.act_ranking, '--act-ranking')
+    rankings = load_rankings(args.ranking, args.act_ranking, args.op or 'all')
+    out = sft_study_folder(args.out, settings)
+    check_model_source(args.model, args.remote)
+    if args.dry_run: return _print_plan(lambda: load(args.model, device=args.device), rankings, args.budget, args.seed)
+    data = data_folder(args.data, needed=args.budget != 'tiny')
+    run_study(out, lambda: load(args.model, device=args.device), rankings, args.budget, args.seed, str(data) if data else None)
+    print(f'[sft-study] {args.budget}: every run finished in {out}')
+    if args.publish:
+        for path in publish_study(out, committed_folder()/'data', model=args.model): print(f'[sft-study] wrote {_nearby(path)}')
+    return 0
 
 # %% ../nbs/19_cli.ipynb #5ba3b7cb
 COMMITTED = dict(model='smollm2-135m', budget='default', seed=0)   # the settings of the study committed in paper/
@@ -684,7 +713,7 @@ COMMANDS = {
     'knockout':  (cli_knockout,  'accuracy after ablating components, top-k vs random-k'),
     'transfer':  (cli_transfer,  'knock out key heads on transfer and control datasets'),
     'sft':       (cli_sft,       'Precise SFT of the located components (and baselines)'),
-    'sft-study': (cli_sft_study, 'the powered Precise SFT study, run by run (resumable)'),
+    'sft-study': (cli_sft_study, 'which heads Precise SFT should tune: the selection study (resumable)'),
     'reproduce': (cli_reproduce, 'run the whole study and write paper/data, figures and REPORT.md'),
 }
 PARSERS = {'info': info_parser, 'data': data_parser, 'evaluate': evaluate_parser, 'locate': locate_parser,
@@ -707,7 +736,9 @@ def main(argv:list[str]|None=None)->int:
         print(f"arith-interp: unknown command {argv[0]!r}; expected one of: {known}", file=sys.stderr)
         return 2
     try: return COMMANDS[argv[0]][0](argv[1:]) or 0
-    except SystemExit as e: return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
+    except SystemExit as e:
+        if isinstance(e.code, str): print(e.code, file=sys.stderr)   # a refusal's message (argparse's own are printed)
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else 2
     except (ValueError, FileNotFoundError, FileExistsError, ModuleNotFoundError) as e:
         print(f'arith-interp {argv[0]}: error: {e}', file=sys.stderr)
         return 2

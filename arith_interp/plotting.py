@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt, seaborn as sns
 from .core import *
 
 # %% auto #0
-__all__ = ['PALETTE', 'FAMILY_COLORS', 'paper_dir', 'read_data', 'paper_style', 'figures_dir', 'savefig', 'head_grid',
+__all__ = ['PALETTE', 'RULE_COLORS', 'RULE_ORDER', 'paper_dir', 'read_data', 'paper_style', 'figures_dir', 'savefig', 'head_grid',
            'plot_head_heatmap', 'plot_mlp_bars', 'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines',
            'plot_logit_lens', 'plot_transfer', 'plot_method_scatter', 'plot_faithfulness', 'plot_knockout',
-           'plot_benchmarks', 'plot_table', 'plot_ablation', 'plot_sft_tradeoff', 'plot_sft_curves']
+           'plot_benchmarks', 'plot_table', 'plot_ablation', 'plot_sft_select', 'plot_sft_curves']
 
 # %% ../nbs/12_plotting.ipynb #07d0e4da
 def paper_dir()->Path:
@@ -236,38 +236,58 @@ def plot_ablation(df:pd.DataFrame, x:str='k_heads', metric:str='accuracy', by:st
     return fig
 
 # %% ../nbs/12_plotting.ipynb #c0a1e002
-FAMILY_COLORS = {'precise': '#3b6ea8', 'precise-mlp': '#7a4fa3', 'random': '#9a9a9a', 'lora': '#d08c2f', 'full': '#c8553d'}
+RULE_COLORS = {'path': '#3b6ea8', 'act': '#2a9d8f', 'grad': '#7a4fa3', 'random': '#9a9a9a', 'random-layers': '#5fa8d3',
+               'lora': '#d08c2f', 'full': '#c8553d'}
+RULE_ORDER = ('path', 'act', 'grad', 'random', 'random-layers')   # rows of the forest, top to bottom
 
-def _family(name:str)->str:
-    "A study run's family from its name ('random-s1' -> 'random')"
-    return name.split('-s')[0] if name.startswith('random-s') else name
+def _row(table:pd.DataFrame, run:str, set_:str, metric:str)->pd.Series:
+    "One row of `sft_select.csv`"
+    return table[(table.run == run) & (table.set == set_) & (table.metric == metric)].iloc[0]
 
-def plot_sft_tradeoff(contrasts:pd.DataFrame, # `sft_study.study_contrasts` rows
-                      groups=('arith', 'variants'), # math groups, one panel each
-                     ):
-    "Math gain against general-ability change (points, 95% intervals), one point per method and random seed"
-    rows = contrasts[(contrasts.b == 'base') & (contrasts.a != 'random')]
-    fig, axes = plt.subplots(1, len(groups), figsize=(3.4*len(groups) + .4, 3.2), squeeze=False)
-    for ax, group in zip(axes[0], groups):
-        for name in rows.a.unique():
-            math, general = (rows[(rows.a == name) & (rows.group == g)].iloc[0] for g in (group, 'general'))
-            ax.errorbar(100*general['diff'], 100*math['diff'], xerr=[[100*(general['diff'] - general.lo)], [100*(general.hi - general['diff'])]],
-                        yerr=[[100*(math['diff'] - math.lo)], [100*(math.hi - math['diff'])]], fmt='o', ms=4, capsize=2,
-                        color=FAMILY_COLORS.get(_family(name), 'k'), label=name)
-        ax.axhline(0, color='k', lw=.6)
-        ax.axvline(0, color='k', lw=.6)
-        ax.set(xlabel='general-ability change (points)', ylabel=f'{group} accuracy change (points)')
-    axes[0][-1].legend(fontsize=6, loc='best')
+def _forest(ax, table:pd.DataFrame, contrasts:pd.DataFrame, set_:str, metric:str, group:str, scale:float=100):
+    "One panel: rules as points, draws as dots with their mean, LoRA and full as bands"
+    for y, rule in enumerate(RULE_ORDER):
+        runs = table[(table.rule == rule) & (table.set == set_) & (table.metric == metric)]
+        color = RULE_COLORS[rule]
+        if rule.startswith('random'):
+            ax.plot(scale * runs['diff'], [y] * len(runs), 'o', ms=3, color=color, alpha=.7)
+            row = contrasts[(contrasts.a == rule) & (contrasts.b == 'base') & (contrasts.group == group)].iloc[0]
+            ax.errorbar(scale * row['diff'], y - .25, xerr=[[scale * (row['diff'] - row.lo)], [scale * (row.hi - row['diff'])]],
+                        fmt='D', ms=4, color='k', capsize=2)
+        elif len(runs):
+            r = runs.iloc[0]
+            ax.errorbar(scale * r['diff'], y, xerr=[[scale * (r['diff'] - r.lo)], [scale * (r.hi - r['diff'])]], fmt='o', ms=5,
+                        color=color, capsize=2)
+    for base in ('lora', 'full'):
+        r = _row(table, base, set_, metric)
+        ax.axvspan(scale * r.lo, scale * r.hi, color=RULE_COLORS[base], alpha=.18, lw=0, label=f'{base} 95% CI')
+    ax.axvline(0, color='k', lw=.6)
+    ax.set(yticks=range(len(RULE_ORDER)), ylim=(len(RULE_ORDER) - .5, -.7))
+
+def plot_sft_select(table:pd.DataFrame, # `sft_study.study_table` rows (sft_select.csv)
+                    contrasts:pd.DataFrame, # `sft_study.study_contrasts` rows (sft_select_contrasts.csv)
+                   ):
+    "Held-out arithmetic change per selection rule (forest), with ARC-Easy change and KL drift side panels"
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw={'width_ratios': [2.2, 1, 1]}, sharey=True)
+    _forest(axes[0], table, contrasts, 'arith', 'greedy', 'arith')
+    _forest(axes[1], table, contrasts, 'arc-easy', 'accuracy', 'arc-easy')
+    _forest(axes[2], table, contrasts, 'non-math', 'kl', 'kl', scale=1)
+    axes[0].set_yticklabels(['path (direct effect)', 'act (total effect)', 'grad (Fisher)', 'random heads', 'random, path layers'])
+    axes[0].set_xlabel('held-out arithmetic change (points)')
+    axes[1].set_xlabel('ARC-Easy change (points)')
+    axes[2].set_xlabel('KL(base ‖ tuned), nats')
+    axes[0].legend(fontsize=6, loc='lower right')
     return fig
 
-def plot_sft_curves(curves:pd.DataFrame, # `sft_study.study_curves` rows (run, family, step, loss)
+def plot_sft_curves(curves:pd.DataFrame, # `sft_study.curves_table` rows (run, rule, step, loss)
                     window:int=10, # steps per moving average
                    ):
-    "Training loss per step (moving average), one line per run, coloured by family"
+    "Training loss per step (moving average), one line per run, coloured by rule"
     fig, ax = plt.subplots(figsize=(4.6, 3))
     for name, g in curves.groupby('run', sort=False):
-        smooth = g.sort_values('step').loss.rolling(window, min_periods=1).mean()
-        ax.plot(g.sort_values('step').step, smooth, lw=1, color=FAMILY_COLORS.get(_family(name), 'k'), label=name)
+        g = g.sort_values('step')
+        ax.plot(g.step, g.loss.rolling(window, min_periods=1).mean(), lw=1, color=RULE_COLORS.get(g.rule.iloc[0], 'k'),
+                label=name if not name.startswith('random') or name.endswith('-s0') else None)
     ax.set(xlabel='optimizer step', ylabel=f'training loss ({window}-step mean)')
     ax.legend(fontsize=6, ncol=2)
     return fig

@@ -13,7 +13,7 @@ from .report import write_report
 from .data import read_jsonl
 from .ranking import top_k
 from .ndif import skip_reason
-from .sft_study import STUDY_TABLES
+from .sft_study import SELECT_TABLES
 
 # %% auto #0
 __all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
@@ -428,7 +428,7 @@ def tables_read(notebook:Path)->list[str]:
 def _figure_skip(run:Run, notebook:str)->str|None:
     "Why the figures stage skips `notebook` in `run` (None: it runs)"
     missing = [t for t in tables_read(nbs_dir()/notebook) if not run.path(t).exists()]
-    if missing and set(missing) <= set(STUDY_TABLES):
+    if missing and set(missing) <= set(SELECT_TABLES):
         return 'its tables come from `arith-interp sft-study --publish`, not from a stage'
     if missing and run.remote is not False:
         return 'its tables come from a stage skipped on NDIF'
