@@ -240,3 +240,77 @@ def test_empty_pairs_file_is_named(capsys, tmp_path):
     (tmp_path/'empty.jsonl').write_text('')
     code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'empty.jsonl', '--out', tmp_path/'s.csv')
     assert code == 2 and 'empty.jsonl' in err, err
+
+# --- issue 24: messages name the real cause ----------------------------------------------------------------------
+
+@pytest.fixture
+def knockout_csv(capsys, tmp_path, pairs)->pathlib.Path:
+    "A knockout result written as CSV: a table, but not a ranking"
+    code, _, err = run_cli(capsys, 'knockout', '--model', 'tiny', '--pairs', pairs, '--components', 'a0.h1',
+                           '--random-draws', '1', '--out', tmp_path/'ko.csv')
+    assert code == 0, err
+    return tmp_path/'ko.csv'
+
+def test_sft_components_not_a_ranking(capsys, tmp_path, knockout_csv):
+    code, _, err = run_cli(capsys, 'sft', '--model', 'tiny', '--components', knockout_csv, '--top-k', '3',
+                           '--n-gsm8k', '0', '--n-arith', '8', '--out', tmp_path/'run')
+    assert code == 2 and 'is not a ranking: missing column(s)' in err and 'Traceback' not in err, err
+
+def test_knockout_from_not_a_ranking(capsys, tmp_path, pairs, knockout_csv):
+    code, _, err = run_cli(capsys, 'knockout', '--model', 'tiny', '--pairs', pairs, '--from', knockout_csv, '--top-k', '2',
+                           '--out', tmp_path/'k2.csv')
+    assert code == 2 and 'is not a ranking: missing column(s)' in err, err
+
+def test_logit_diff_without_corrupt_answer_names_the_field(capsys, tmp_path, pairs):
+    "It was a NaN blamed on the weight cache (which the tiny model does not have)"
+    recs = [{k: v for k, v in json.loads(l).items() if k != 'corrupt_answer'} for l in pairs.read_text().splitlines()]
+    write_jsonl(recs, tmp_path/'no_cf.jsonl')
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'no_cf.jsonl', '--metric', 'logit_diff',
+                           '--out', tmp_path/'s.csv')
+    assert code == 2 and "missing field(s) ['corrupt_answer']" in err and 'weight cache' not in err, err
+    assert not (tmp_path/'s.csv').exists()
+
+def test_clean_equal_corrupt_warns(capsys, tmp_path, pairs):
+    recs = [json.loads(l) for l in pairs.read_text().splitlines()]
+    write_jsonl([{**r, 'corrupt': r['clean'], 'corrupt_answer': r['answer']} for r in recs], tmp_path/'same.jsonl')
+    code, out, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'same.jsonl', '--out', tmp_path/'s.csv')
+    assert code == 0 and f'{len(recs)} of {len(recs)} pairs' in err and 'changes nothing' in err, err
+    assert 'top 5: none (every score is 0)' in out, out
+
+def test_non_utf8_pairs_file_is_named(capsys, tmp_path, pairs):
+    (tmp_path/'u16.jsonl').write_bytes(pairs.read_text().encode('utf-16'))
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'u16.jsonl', '--out', tmp_path/'s.csv')
+    assert code == 2 and 'u16.jsonl: not UTF-8 text' in err, err
+
+def test_data_with_a_folder_without_tokenizer(capsys, tmp_path):
+    from arith_interp.models import tiny_config
+    tiny_config().save_pretrained(tmp_path/'m')               # a config, no tokenizer files
+    code, _, err = run_cli(capsys, 'data', '--model', tmp_path/'m', '--n', '4', '--out', tmp_path/'p.jsonl')
+    assert code == 2 and 'has no usable tokenizer' in err and 'Copy the tokenizer files' in err, err
+
+def test_org_name_shaped_missing_path_fails_fast(capsys, tmp_path, monkeypatch):
+    "`models/my-finetune` with a local models/ folder is a path, not a Hub id: no Hub retries"
+    (tmp_path/'models').mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, 'info', '--model', 'models/my-finetune')
+    assert code == 2 and "the folder 'models' does" in err, err
+
+def test_unreachable_hub_fails_fast(capsys, monkeypatch):
+    from arith_interp import models
+    monkeypatch.setattr(models, 'hub_reachable', lambda timeout=3.0: False)
+    code, _, err = run_cli(capsys, 'info', '--model', 'some-org/not-cached-model')
+    assert code == 2 and 'cannot be reached' in err, err
+
+def test_two_commands_on_one_out(capsys, tmp_path, pairs):
+    "A second command writing the same --out while the first runs refuses at once, naming the first's pid"
+    import subprocess, sys
+    holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        (tmp_path/'s.csv.lock').write_text(str(holder.pid))
+        code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', pairs, '--out', tmp_path/'s.csv')
+        assert code == 2 and f'another arith-interp command (pid {holder.pid}' in err, err
+    finally:
+        holder.kill()
+        holder.wait()
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', pairs, '--out', tmp_path/'s.csv')
+    assert code == 0 and not (tmp_path/'s.csv.lock').exists(), err     # a dead command's lock is taken over, and released
