@@ -4,15 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #7756e580
 from __future__ import annotations
-import os, sys, json, random, hashlib, platform, tempfile, contextlib, importlib.metadata
+import os, sys, json, random, hashlib, platform, tempfile, contextlib, importlib.metadata, importlib.util
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['PANDAS_DISPLAY', 'check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'proj_root', 'cache_root',
-           'cache_dir', 'data_dir', 'project_relative', 'wide_tables', 'atomic_write', 'save_json', 'load_json',
-           'versions', 'provenance', 'save_table', 'load_table', 'file_sha256', 'check_finite']
+__all__ = ['PANDAS_DISPLAY', 'check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'package_checkout', 'proj_root',
+           'cache_root', 'cache_dir', 'data_dir', 'project_relative', 'wide_tables', 'atomic_write', 'save_json',
+           'load_json', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256', 'check_finite']
 
 # %% ../nbs/00_core.ipynb #cb0a0805
 def check_choice(name:str, # name of the argument, shown in the error
@@ -55,10 +55,17 @@ def progress(iterable, # what to loop over
     return tqdm(iterable, desc=desc, total=total, disable=silent, leave=False, **kwargs)
 
 # %% ../nbs/00_core.ipynb #ad72a1a4
+def package_checkout()->Path|None:
+    "The project checkout this package was imported from (it holds settings.ini and nbs/), None for an installed copy"
+    spec = importlib.util.find_spec('arith_interp')
+    top = Path(spec.origin).resolve().parents[1] if spec and spec.origin else None
+    return top if top and (top/'settings.ini').exists() and (top/'nbs').is_dir() else None
+
 def proj_root(start:Path|None=None)->Path:
-    "Nearest folder at or above `start` (default: cwd) holding settings.ini, else `start`"
-    start = Path(start or Path.cwd()).resolve()
-    return next((p for p in [start, *start.parents] if (p/'settings.ini').exists()), start)
+    "Nearest folder at or above `start` (default: cwd) holding settings.ini; without `start`, else the package's checkout; else `start`"
+    here = Path(start or Path.cwd()).resolve()
+    found = next((p for p in [here, *here.parents] if (p/'settings.ini').exists()), None)
+    return found or (package_checkout() if start is None else None) or here
 
 def cache_root()->Path:
     "The package's cache root (`ARITH_INTERP_CACHE` or ~/.cache/arith_interp), not created"

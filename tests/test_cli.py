@@ -151,8 +151,22 @@ def test_force_clears_the_stages_cache(tmp_path, monkeypatch):
     assert run_stage(run, stage, force=True)['status'] == 'ran'
     assert calls == [False, False]          # the forced run did not find the earlier run's cached result
 
-def test_sft_stage_declares_its_run_cache():
-    assert study()[[s.name for s in study()].index('sft')].caches == ('sft_runs',)
+def test_force_sft_clears_only_this_runs_cache(tmp_path, monkeypatch):
+    "`--force sft` empties the run's own `sft_runs/<key>` folder; another budget's cached runs stay (issue 24)"
+    from arith_interp.core import cache_dir
+    from arith_interp.reproduce import forced_cache
+    monkeypatch.setenv('ARITH_INTERP_CACHE', str(tmp_path/'cache'))
+    for key in ('this', 'other'): (cache_dir('sft_runs')/key).mkdir(parents=True); (cache_dir('sft_runs')/key/'r.csv').write_text('x')
+    seen = []
+    def fn(run):
+        folder = forced_cache(cache_dir('sft_runs')/'this', 'sft')
+        seen.append((folder/'r.csv').exists())
+        return []
+    run = Run('tiny', tmp_path/'out', BUDGETS['quick'])
+    sft = study()[[s.name for s in study()].index('sft')]
+    assert run_stage(run, Stage('sft', fn, caches=sft.caches), force=True)['status'] == 'ran'
+    assert seen == [False] and (cache_dir('sft_runs')/'other'/'r.csv').exists()
+    assert "forced_cache(cache_dir('sft_runs')/key, 'sft')" in (ROOT/'nbs'/'24_sft.ipynb').read_text().replace('\\', '')
 
 # --- (8) --remote true with a local model is rejected before anything runs ---------------------------------------
 
@@ -314,3 +328,11 @@ def test_two_commands_on_one_out(capsys, tmp_path, pairs):
         holder.wait()
     code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', pairs, '--out', tmp_path/'s.csv')
     assert code == 0 and not (tmp_path/'s.csv.lock').exists(), err     # a dead command's lock is taken over, and released
+
+def test_reproduce_from_another_folder_protects_paper(capsys, tmp_path, monkeypatch):
+    "Run from outside the checkout, reproduce still finds nbs/ and still refuses to overwrite the committed paper/"
+    from arith_interp.reproduce import nbs_dir
+    monkeypatch.chdir(tmp_path)
+    assert committed_folder() == ROOT/'paper' and nbs_dir() == ROOT/'nbs'
+    code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--quick', '--out', ROOT/'paper')
+    assert code == 2 and '--overwrite' in err and 'committed study' in err, err
