@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['PANDAS_DISPLAY', 'check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'package_checkout', 'proj_root',
            'cache_root', 'cache_dir', 'data_dir', 'project_relative', 'wide_tables', 'atomic_write', 'save_json',
-           'load_json', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256', 'check_finite']
+           'load_json', 'usual_mode', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256',
+           'check_finite']
 
 # %% ../nbs/00_core.ipynb #cb0a0805
 def check_choice(name:str, # name of the argument, shown in the error
@@ -138,6 +139,14 @@ def save_json(obj, path:str|Path)->Path:
 def load_json(path:str|Path):
     "Read JSON from `path`"
     return json.loads(Path(path).read_text())
+
+# %% ../nbs/00_core.ipynb #fc2ed18e
+def usual_mode(path:str|Path)->Path:
+    "Give file `path` (or every file and folder under folder `path`) the mode a new one gets under the umask; returns `path`"
+    path, mask = Path(path), _umask()
+    for p in [path, *(path.rglob('*') if path.is_dir() else [])]:
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+    return path
 
 # %% ../nbs/00_core.ipynb #8e6ff6a9
 _LIBS = ('arith_interp', 'torch', 'transformers', 'nnsight', 'numpy', 'pandas')

@@ -91,6 +91,7 @@ def _build_cache(gguf:Path, dest:Path):
     hf.config.__dict__.pop('quantization_config', None)   # weights are plain floats now
     hf.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    usual_mode(tmp)                                          # safetensors writes 0600
     write_manifest(tmp)
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
