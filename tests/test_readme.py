@@ -30,6 +30,6 @@ def test_ndif_section_matches_the_live_or_table_behaviour():
     ndif = readme().split('## On NDIF')[1].split('\n## ')[0]
     assert 'hosted_source' in ndif and 'nnsight.status()' in ndif and 'offline' in ndif
     assert 'arith-interp reproduce --model meta-llama/Llama-2-7b-hf --remote true' in ndif
-    assert 'NDIF does not host it' not in readme()                   # the old, hand-written claim
+    assert 'runs on a local GPU only: NDIF does not host it' not in readme()   # the old, hand-written claim
     assert ('meta-llama/Llama-2-7b-hf' in HOSTED) == ('the package\'s offline table says so too' in ndif)
     assert hosted_source('meta-llama/Llama-2-7b-hf', live=False) == (HOSTED['meta-llama/Llama-2-7b-hf'], TABLE_SOURCE)
