@@ -378,6 +378,7 @@ def execute_notebook(path:Path, # the notebook
         return False
     shell = CaptureShell(mpl_format='png')
     show_figures_once(shell)
+    wide_tables()                                   # stored tables are shown whole, never cut to `...`
     shell.run_all(nb, exc_stop=True, preproc=start)
     return store_notebook(nb, Path(save_to)/Path(path).name) if save_to else nb
 
