@@ -5,7 +5,8 @@
 This runs the notebook's cells that are not `#| slow` (they read the committed tables in paper/data, as in a full run)
 and stores their new outputs; a cell that fails without the slow cells' state, and every slow cell, keeps its stored
 output. A slow cell whose last line is `project_relative(save_table(...))` stores what that line gives for the path its
-stored output names (`core.project_relative` of the same path), so no machine path remains.
+stored output names (`core.project_relative` of the same path, relative to the checkout that wrote it), so no machine
+path remains.
 Usage: `python tools/refresh_outputs.py nbs/21_locate.ipynb ...` (the committed study's settings; ARITH_INTERP_PAPER=paper).
 The next `arith-interp reproduce` of a stage rewrites its notebook from a full run.
 """
@@ -16,15 +17,18 @@ _PATH_REPR = re.compile(r"^(?:Posix)?Path\('(/[^']*)'\)$")
 
 def _text(out:dict)->str: return ''.join(out.get('data', {}).get('text/plain', ''))
 
+def _run_root(path:str)->str:
+    "The checkout a committed-study path was written from: the folder holding its paper/ (e.g. /work/main for /work/main/paper/data/x.csv)"
+    return path.split('/paper/')[0] if '/paper/' in path else str(ROOT)
+
 def relative_outputs(cell:dict)->list[dict]:
     "The stored outputs of a slow cell, a `Path('/abs')` value rewritten as its new last line shows it"
     from arith_interp.core import project_relative
-    from arith_interp.reproduce import _last_line
-    if not _last_line(cell).startswith('project_relative('): return cell.get('outputs', [])
+    if not re.search(r'^project_relative\(', ''.join(cell['source']), re.M): return cell.get('outputs', [])
     outs = []
     for o in cell.get('outputs', []):
         m = _PATH_REPR.match(_text(o).strip())
-        if m: o = {**o, 'data': {'text/plain': [repr(project_relative(m[1], ROOT))]}}
+        if m: o = {**o, 'data': {'text/plain': [repr(project_relative(m[1], _run_root(m[1])))]}}
         outs.append(o)
     return outs
 
