@@ -217,6 +217,7 @@ def test_unknown_out_suffix(capsys, tmp_path, pairs):
 def test_no_data_folder_names_the_flag(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv('ARITH_INTERP_DATA', raising=False)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, 'proj_root', lambda start=None: tmp_path)   # a project with no shared/data beside it
     code, _, err = run_cli(capsys, 'evaluate', '--model', 'tiny', '--suite', 'math', '--out', tmp_path/'r.json')
     assert code == 2 and '--data' in err and 'data_dir' not in err
 
