@@ -167,7 +167,7 @@ def test_ctrl_c_prints_one_line_and_resume_is_exact(tmp_path, capsys, monkeypatc
         def on_step_end(self, args, state, control, **kw):
             if state.global_step == 2: raise KeyboardInterrupt
     real = sft.train
-    monkeypatch.setattr(sft, 'train', lambda *a, **kw: real(*a, **kw, callbacks=[CtrlC()]))
+    monkeypatch.setattr(sft, 'train', lambda *a, **kw: real(*a, **{**kw, 'callbacks': [*kw.get('callbacks', []), CtrlC()]}))
     args = ['--steps', '4', '--lr', '1e-2']
     assert _cli(tmp_path/'r', *args) == 130
     err = capsys.readouterr().err
