@@ -578,6 +578,7 @@ def cli_sft(argv:list[str]|None=None)->int:
     data = data_folder(args.data, needed=args.n_gsm8k > 0)
     check_model_source(args.model, args.remote)
     out = check_sft_out(Path(args.out), args.resume, args.overwrite)
+    if world()[1] == 0: lock_output(out)          # one lock per run, not per process of a launch
     model = load_for_training(args.model, device=args.device, dtype=args.dtype)
     mlps = int(args.mlps) if args.mlps and args.mlps.isdigit() else args.mlps
     chosen = args.components or mlps
@@ -710,6 +711,7 @@ def cli_reproduce(argv:list[str]|None=None)->int:
     check_model_source(args.model, args.remote)
     out = Path(args.out) if args.out else default_study_folder(args.model, args.budget, args.seed)
     check_study_folder(out, args.model, args.budget, args.seed, args.overwrite)
+    lock_output(out)
     data = data_folder(args.data).resolve()
     run = Run(args.model, out, BUDGETS[args.budget], args.seed, args.device, args.remote, data_root=str(data),
               trusted=args.trusted)

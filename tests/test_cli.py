@@ -337,3 +337,16 @@ def test_reproduce_from_another_folder_protects_paper(capsys, tmp_path, monkeypa
     assert committed_folder() == ROOT/'paper' and nbs_dir() == ROOT/'nbs'
     code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--quick', '--out', ROOT/'paper')
     assert code == 2 and '--overwrite' in err and 'committed study' in err, err
+
+def test_sft_and_reproduce_lock_their_out(capsys, tmp_path):
+    import subprocess, sys
+    holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        for name in ('ad', 'study'): (tmp_path/f'{name}.lock').write_text(str(holder.pid))
+        code, _, err = run_cli(capsys, 'sft', '--model', 'tiny', '--n-gsm8k', '0', '--n-arith', '8', '--out', tmp_path/'ad')
+        assert code == 2 and f'pid {holder.pid}' in err, err
+        code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--quick', '--out', tmp_path/'study', '--only', 'report')
+        assert code == 2 and f'pid {holder.pid}' in err, err
+    finally:
+        holder.kill()
+        holder.wait()
