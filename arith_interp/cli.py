@@ -12,13 +12,14 @@ from .core import *
 # %% auto #0
 __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED', 'COMMANDS', 'PARSERS', 'remote_arg',
            'positive_int', 'non_negative_int', 'positive_float', 'command_parser', 'add_model_args', 'add_data_arg',
-           'add_seed_arg', 'add_out_args', 'data_folder', 'output_file', 'planned_files', 'check_outputs', 'json_ready',
-           'write_json', 'write_result', 'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions',
-           'data_parser', 'cli_data', 'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs',
-           'locate_parser', 'cli_locate', 'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table',
-           'cli_knockout', 'transfer_parser', 'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft',
-           'sft_study_parser', 'sft_study_folder', 'cli_sft_study', 'committed_folder', 'default_study_folder',
-           'check_study_folder', 'reproduce_parser', 'cli_reproduce', 'usage', 'main']
+           'add_seed_arg', 'add_out_args', 'data_folder', 'lock_output', 'release_outputs', 'output_file',
+           'planned_files', 'check_outputs', 'json_ready', 'write_json', 'write_result', 'info_parser', 'remote_info',
+           'cli_info', 'tokenizer_for', 'gsm8k_expressions', 'data_parser', 'cli_data', 'evaluate_parser',
+           'cli_evaluate', 'add_pairs_args', 'check_file', 'check_pairs', 'read_pairs', 'locate_parser', 'cli_locate',
+           'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser',
+           'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'sft_study_folder',
+           'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser',
+           'cli_reproduce', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -100,6 +101,39 @@ def data_folder(path:str|None=None, # the --data value
                                 "or set ARITH_INTERP_DATA")
     return found
 
+# %% ../nbs/19_cli.ipynb #32aaa103
+_HELD = []   # the --out locks this process holds
+
+def _alive(pid:int)->bool:
+    "True if process `pid` is running"
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
+def lock_output(path:Path)->Path:
+    "Take the lock `<path>.lock` for this process; an error naming the other command's pid if a live one holds it"
+    lock = Path(f'{path}.lock')
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        try: fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            text = lock.read_text().strip()
+            pid = int(text) if text.isdigit() else None
+            if pid == os.getpid(): return lock
+            if pid is not None and _alive(pid):
+                raise FileExistsError(f"{path} is being written by another arith-interp command (pid {pid}, lock {lock}); "
+                                      "wait for it to finish or choose another --out")
+            lock.unlink(missing_ok=True)   # left by a command that died: take it over
+            continue
+        with os.fdopen(fd, 'w') as f: f.write(str(os.getpid()))
+        _HELD.append(lock)
+        return lock
+
+def release_outputs():
+    "Remove the --out locks this process holds"
+    while _HELD: _HELD.pop().unlink(missing_ok=True)
+
 # %% ../nbs/19_cli.ipynb #4689eef3
 def output_file(out:str|Path, # the --out value
                 stem:str, # file stem inside a folder (the command's name)
@@ -120,10 +154,11 @@ def planned_files(path:Path, extra_tables=())->list[Path]:
     return [f for table in tables for f in (table, table.with_suffix('.meta.json'))]
 
 def check_outputs(paths:list[Path], overwrite:bool=False)->list[Path]:
-    "`paths` if none exists (or `overwrite`), else an error naming the file and --overwrite"
+    "`paths` if none exists (or `overwrite`), else an error naming the file and --overwrite; locks the first for this command"
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing and not overwrite:
         raise FileExistsError(f"{existing[0]} exists; pass --overwrite to replace it, or choose another --out")
+    if paths: lock_output(Path(paths[0]))
     return paths
 
 # %% ../nbs/19_cli.ipynb #457df8ea
@@ -193,8 +228,8 @@ def tokenizer_for(name:str):
     from arith_interp.models import check_model_source, is_tiny, digit_tokenizer, EMBEDDED, embedded_weights
     check_model_source(name)
     if is_tiny(name): return digit_tokenizer()
-    from transformers import AutoTokenizer
-    return AutoTokenizer.from_pretrained(str(embedded_weights(name)) if name in EMBEDDED else name)
+    from arith_interp.models import load_tokenizer
+    return load_tokenizer(str(embedded_weights(name)) if name in EMBEDDED else name)
 
 def gsm8k_expressions(data:Path)->list[str]:
     "Calculator expressions of the GSM8K training solutions in data folder `data`"
@@ -308,10 +343,21 @@ def check_file(path:str, flag:str)->Path:
     if not Path(path).is_file(): raise FileNotFoundError(f"{flag} {path!r} does not exist")
     return Path(path)
 
-def read_pairs(model, path:str, n:int|None=None):
-    "The first `n` pairs of JSONL file `path`, encoded for `model`"
-    from arith_interp.data import read_jsonl, encode_pairs
-    records = read_jsonl(path)
+def check_pairs(path:str, # the --pairs file
+                metric:str|None=None, # the metric the command scores (`data.needed_fields`)
+               )->list[dict]:
+    "The records of --pairs, checked before the model loads: their fields for `metric`; a warning if the counterfactual changes nothing"
+    from arith_interp.data import read_jsonl, needed_fields
+    records = read_jsonl(check_file(path, '--pairs'), needs=needed_fields(metric))
+    same = sum(r['clean'] == r['corrupt'] for r in records)
+    if same: print(f"arith-interp: warning: {same} of {len(records)} pairs in {path} have clean == corrupt: the "
+                   "counterfactual changes nothing there, so their scores are 0", file=sys.stderr)
+    return records
+
+def read_pairs(model, pairs, n:int|None=None):
+    "The first `n` pairs of JSONL file `pairs` (checked by `check_pairs`), or of the records `check_pairs` returned, encoded for `model`"
+    from arith_interp.data import encode_pairs
+    records = check_pairs(pairs) if isinstance(pairs, (str, Path)) else pairs
     if not records: raise ValueError(f"--pairs {path!r} holds no records")
     return encode_pairs(model.tokenizer, records[:n] if n else records)
 
@@ -336,16 +382,16 @@ def cli_locate(argv:list[str]|None=None)->int:
     args = locate_parser().parse_args(argv)
     out = output_file(args.out, 'locate', ('csv', 'json'))
     check_outputs(planned_files(out), args.overwrite)
-    check_file(args.pairs, '--pairs')
     check_model_source(args.model, args.remote)
+    records = check_pairs(args.pairs, args.metric)
     set_seed(args.seed)
     model = load(args.model, device=args.device, remote=args.remote)
-    batch = read_pairs(model, args.pairs, args.n)
+    batch = read_pairs(model, records, args.n)
     table = locate(model, batch, method=args.method, metric=args.metric, seed=args.seed)
     meta = provenance(model=args.model, seed=args.seed, method=args.method, metric=args.metric, pairs=str(args.pairs),
                       n_pairs=len(batch))
     write_result(out, {'table': table}, meta)
-    print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {', '.join(top_k(table, 5))}; "
+    print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {', '.join(top_k(table, 5)) if table.score.any() else 'none (every score is 0)'}; "
           f"{len(key_components(table))} components below -5%")
     return 0
 
@@ -411,11 +457,11 @@ def cli_knockout(argv:list[str]|None=None)->int:
     _check_knockout_args(parser, args)
     out = output_file(args.out, 'knockout', ('json', 'csv'))
     check_outputs(planned_files(out), args.overwrite)
-    check_file(args.pairs, '--pairs')
     check_model_source(args.model, args.remote)
+    records = check_pairs(args.pairs)
     set_seed(args.seed)
     model = load(args.model, device=args.device, remote=args.remote)
-    batch = read_pairs(model, args.pairs, args.n)
+    batch = read_pairs(model, records, args.n)
     ranking = ranking_arg(args.ranking, '--from', args.op) if args.top_k else _named_ranking(model, args.components)
     k = args.top_k or int((ranking.score < 0).sum())
     kinds = tuple(args.kinds.split(',')) if args.top_k else ('head', 'mlp')
@@ -532,6 +578,7 @@ def cli_sft(argv:list[str]|None=None)->int:
     data = data_folder(args.data, needed=args.n_gsm8k > 0)
     check_model_source(args.model, args.remote)
     out = check_sft_out(Path(args.out), args.resume, args.overwrite)
+    if world()[1] == 0: lock_output(out)          # one lock per run, not per process of a launch
     model = load_for_training(args.model, device=args.device, dtype=args.dtype)
     mlps = int(args.mlps) if args.mlps and args.mlps.isdigit() else args.mlps
     chosen = args.components or mlps
@@ -693,6 +740,7 @@ def cli_reproduce(argv:list[str]|None=None)->int:
     check_model_source(args.model, args.remote)
     out = Path(args.out) if args.out else default_study_folder(args.model, args.budget, args.seed)
     check_study_folder(out, args.model, args.budget, args.seed, args.overwrite)
+    lock_output(out)
     data = data_folder(args.data).resolve()
     run = Run(args.model, out, BUDGETS[args.budget], args.seed, args.device, args.remote, data_root=str(data),
               trusted=args.trusted)
@@ -742,6 +790,7 @@ def main(argv:list[str]|None=None)->int:
     except (ValueError, FileNotFoundError, FileExistsError, ModuleNotFoundError) as e:
         print(f'arith-interp {argv[0]}: error: {e}', file=sys.stderr)
         return 2
+    finally: release_outputs()
 
 if __name__ == '__main__' and '__file__' in globals():   # `python -m arith_interp.cli` (e.g. under accelerate launch)
     sys.exit(main())

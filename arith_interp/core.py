@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #7756e580
 from __future__ import annotations
-import os, sys, json, random, hashlib, platform, tempfile, contextlib, importlib.metadata
+import os, sys, json, random, hashlib, platform, tempfile, contextlib, importlib.metadata, importlib.util
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'proj_root', 'cache_root', 'cache_dir', 'data_dir',
-           'atomic_write', 'save_json', 'load_json', 'versions', 'provenance', 'save_table', 'load_table',
-           'file_sha256', 'check_finite']
+__all__ = ['PANDAS_DISPLAY', 'check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'package_checkout', 'proj_root',
+           'cache_root', 'cache_dir', 'data_dir', 'project_relative', 'wide_tables', 'atomic_write', 'save_json',
+           'load_json', 'usual_mode', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256',
+           'check_finite']
 
 # %% ../nbs/00_core.ipynb #cb0a0805
 def check_choice(name:str, # name of the argument, shown in the error
@@ -55,10 +56,17 @@ def progress(iterable, # what to loop over
     return tqdm(iterable, desc=desc, total=total, disable=silent, leave=False, **kwargs)
 
 # %% ../nbs/00_core.ipynb #ad72a1a4
+def package_checkout()->Path|None:
+    "The project checkout this package was imported from (it holds settings.ini and nbs/), None for an installed copy"
+    spec = importlib.util.find_spec('arith_interp')
+    top = Path(spec.origin).resolve().parents[1] if spec and spec.origin else None
+    return top if top and (top/'settings.ini').exists() and (top/'nbs').is_dir() else None
+
 def proj_root(start:Path|None=None)->Path:
-    "Nearest folder at or above `start` (default: cwd) holding settings.ini, else `start`"
-    start = Path(start or Path.cwd()).resolve()
-    return next((p for p in [start, *start.parents] if (p/'settings.ini').exists()), start)
+    "Nearest folder at or above `start` (default: cwd) holding settings.ini; without `start`, else the package's checkout; else `start`"
+    here = Path(start or Path.cwd()).resolve()
+    found = next((p for p in [here, *here.parents] if (p/'settings.ini').exists()), None)
+    return found or (package_checkout() if start is None else None) or here
 
 def cache_root()->Path:
     "The package's cache root (`ARITH_INTERP_CACHE` or ~/.cache/arith_interp), not created"
@@ -80,6 +88,20 @@ def data_dir(path:str|Path|None=None)->Path:
         raise FileNotFoundError(f"data directory {str(folder)!r} does not exist; "
                                 "pass `data_dir=...` or set ARITH_INTERP_DATA")
     return Path(folder)
+
+# %% ../nbs/00_core.ipynb #53df99d3
+def project_relative(path:str|Path, # a file or folder
+                     root:str|Path|None=None, # the project (default: `proj_root()`)
+                    )->str:
+    "`path` relative to the project when it lies inside it (as outputs and metadata show it), else `path` as given"
+    full, top = Path(path).resolve(), Path(root or proj_root()).resolve()
+    return str(full.relative_to(top)) if full.is_relative_to(top) else str(path)
+
+PANDAS_DISPLAY = {'display.width': 250, 'display.max_columns': 60, 'display.max_colwidth': 80, 'display.max_rows': 200}
+
+def wide_tables(**options): # further pandas options, e.g. `display.max_rows`
+    "Set pandas' display options (`PANDAS_DISPLAY` and `options`) so a shown table is not cut to `...`"
+    for key, value in {**PANDAS_DISPLAY, **options}.items(): pd.set_option(key, value)
 
 # %% ../nbs/00_core.ipynb #9e159fd5
 def _umask()->int:
@@ -117,6 +139,14 @@ def save_json(obj, path:str|Path)->Path:
 def load_json(path:str|Path):
     "Read JSON from `path`"
     return json.loads(Path(path).read_text())
+
+# %% ../nbs/00_core.ipynb #fc2ed18e
+def usual_mode(path:str|Path)->Path:
+    "Give file `path` (or every file and folder under folder `path`) the mode a new one gets under the umask; returns `path`"
+    path, mask = Path(path), _umask()
+    for p in [path, *(path.rglob('*') if path.is_dir() else [])]:
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+    return path
 
 # %% ../nbs/00_core.ipynb #8e6ff6a9
 _LIBS = ('arith_interp', 'torch', 'transformers', 'nnsight', 'numpy', 'pandas')
@@ -161,15 +191,18 @@ def file_sha256(path:str|Path, chunk:int=1<<20)->str:
 def check_finite(values, # tensor, array, Series or list of numbers
                  what:str, # what they are, shown in the error (e.g. 'patching scores')
                  model:str|None=None, # the model that produced them, shown in the error
+                 cause:str|None=None, # what made them non-finite, when the caller knows it
                 ):
-    "Return `values` if every one is finite, else raise a `ValueError` naming the model and the cure"
+    "Return `values` if every one is finite, else raise a `ValueError` naming the model and the likely causes"
     if isinstance(values, torch.Tensor):
         numbers = values.detach().float().cpu().numpy()
     else:
         numbers = np.asarray(values, dtype=float)
     bad = int((~np.isfinite(numbers)).sum())
     if bad:
-        raise ValueError(f"{what}: {bad} of {numbers.size} values are NaN or infinite (model {model!r}). "
-                         f"The model's weights may be damaged: rebuild the weight cache with "
-                         f"`rm -r {cache_root()/'weights'}` (set by ARITH_INTERP_CACHE) and run again")
+        raise ValueError(f"{what}: {bad} of {numbers.size} values are NaN or infinite (model {model!r}). " + (cause or
+                         "Likely causes: a score divided by a zero baseline (pairs whose clean and counterfactual answers "
+                         "are the same token, e.g. records without `corrupt_answer` scored with logit_diff); else damaged "
+                         f"weights: if the model came from the weight cache, rebuild the weight cache with `rm -r {cache_root()/'weights'}` "
+                         "(set by ARITH_INTERP_CACHE) and run again"))
     return values

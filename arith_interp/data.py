@@ -205,7 +205,10 @@ def read_jsonl(path:str|Path, # a JSON-lines file
               )->list[dict]:
     "Records from JSON-lines file `path`; a malformed line or an empty file raises `ValueError` naming the file"
     records = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+    try: text = Path(path).read_text(encoding='utf-8')
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); expected JSON lines in UTF-8") from None
+    for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:

@@ -17,8 +17,8 @@ from .core import *
 __all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'write_manifest', 'cache_ok',
            'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name',
            'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module',
-           'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline', 'in_hub_cache', 'check_model_source',
-           'load']
+           'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline', 'in_hub_cache', 'hub_reachable',
+           'check_model_source', 'load']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ def _build_cache(gguf:Path, dest:Path):
     hf.config.__dict__.pop('quantization_config', None)   # weights are plain floats now
     hf.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
+    usual_mode(tmp)                                          # safetensors writes 0600
     write_manifest(tmp)
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
@@ -316,6 +317,16 @@ def in_hub_cache(repo_id:str)->bool:
     except ValueError: return False   # not a valid repository id
     return isinstance(found, str)
 
+# %% ../nbs/01_models.ipynb #39bfccef
+import socket, urllib.parse
+
+def hub_reachable(timeout:float=3.0)->bool: # seconds to wait for the connection
+    "True if the Hugging Face Hub (`HF_ENDPOINT`, else huggingface.co) accepts a connection within `timeout` seconds"
+    host = urllib.parse.urlparse(os.environ.get('HF_ENDPOINT') or 'https://huggingface.co').hostname
+    try: socket.create_connection((host, 443), timeout).close()
+    except OSError: return False
+    return True
+
 # %% ../nbs/01_models.ipynb #a1bd4c4f
 _MODEL_KINDS = "expected 'tiny[-arch]', an embedded model (smollm2-135m), an existing folder or a Hub id such as 'meta-llama/Llama-2-7b-hf'"
 
@@ -323,14 +334,21 @@ def _local_only(name:str)->bool:
     "True if model `name` exists only on this machine (test model, embedded, folder)"
     return is_tiny(name) or name in EMBEDDED or Path(name).expanduser().is_dir()
 
-def _check_hub_id(name:str):
-    "Raise at once if Hub id `name` cannot be loaded: not of the form org/name, or offline and not cached"
+def _check_hub_id(name:str, remote:bool|str=False):
+    "Raise at once if Hub id `name` cannot be loaded: not of the form org/name, clearly a missing path, or offline and not cached"
     if not _HUB_ID.match(name) and not in_hub_cache(name):
         raise ValueError(f"--model {name!r} is not an embedded model, an existing folder, 'tiny[-arch]' or a Hub id 'org/name'; "
                          f"{_MODEL_KINDS}")
     if hub_offline() and not in_hub_cache(name):
         raise ValueError(f"--model {name!r}: the Hugging Face Hub is switched off (HF_HUB_OFFLINE) and the model is not "
                          "in the local Hub cache; unset HF_HUB_OFFLINE or pass a local folder")
+    top = name.split('/')[0]
+    if Path(top).is_dir() and not in_hub_cache(name):
+        raise FileNotFoundError(f"model folder {name!r} does not exist (the folder {top!r} does, so this is a path, not a Hub id); "
+                                f"{_MODEL_KINDS}")
+    if remote is not True and not in_hub_cache(name) and not hub_reachable():
+        raise ValueError(f"--model {name!r} is no local folder, is not in the local Hub cache, and the Hugging Face Hub cannot "
+                         "be reached (no network): pass an existing folder, or run where the Hub is reachable")
 
 def check_model_source(name_or_path:str, # 'tiny[-arch]', an embedded name, a folder or a Hub id
                        remote:bool|str=False, # False, 'local' or True (NDIF)
@@ -343,7 +361,7 @@ def check_model_source(name_or_path:str, # 'tiny[-arch]', an embedded name, a fo
                          f"{name!r} exists only on this machine: use --remote false or local")
     if _local_only(name): return name
     if name.startswith(('/', '.', '~')): raise FileNotFoundError(f"model folder {name!r} does not exist; {_MODEL_KINDS}")
-    _check_hub_id(name)
+    _check_hub_id(name, remote)
     return name
 
 # %% ../nbs/01_models.ipynb #ae59a19f

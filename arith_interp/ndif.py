@@ -10,24 +10,54 @@ import nnsight
 from .core import *
 
 # %% auto #0
-__all__ = ['HOSTED', 'MODES', 'STAGES', 'PACKAGE', 'hosted', 'RemoteStage', 'remote_stage', 'skip_reason', 'gradients_allowed',
-           'model_config', 'remote_plan', 'registered', 'server_without']
+__all__ = ['HOSTED', 'TABLE_SOURCE', 'LIVE_SOURCE', 'MODES', 'STAGES', 'PACKAGE', 'ndif_reachable', 'hosted_source', 'hosted',
+           'RemoteStage', 'remote_stage', 'skip_reason', 'gradients_allowed', 'model_config', 'remote_plan',
+           'registered', 'server_without']
 
 # %% ../nbs/01a_ndif.ipynb #01dbae5e
 HOSTED = {'meta-llama/Llama-3.1-8B': 'always loaded',
           'meta-llama/Llama-3.1-70B': 'always loaded',
-          'meta-llama/Llama-3.1-405B': 'on request (apply at https://ndif.us/405b.html)'}
+          'meta-llama/Llama-3.1-405B': 'on request (apply at https://ndif.us/405b.html)',
+          'meta-llama/Llama-3.3-70B-Instruct': 'dedicated (nnsight docs status table, snapshot)',
+          'meta-llama/Llama-2-7b-hf': 'dedicated (nnsight docs status table, snapshot)'}
+TABLE_SOURCE = "arith_interp's built-in table (NDIF could not be asked; a snapshot that may be out of date)"
+LIVE_SOURCE = 'NDIF status (asked now)'
 
 def _canonical(model_id:str)->str:
     "Hub id with NDIF's older `Meta-Llama-3.1-*` spelling mapped to `Llama-3.1-*`"
     return model_id.replace('meta-llama/Meta-Llama-3.1-', 'meta-llama/Llama-3.1-')
 
+def ndif_reachable(timeout:float=3.0)->bool: # seconds to wait for the connection
+    "True if NDIF's API host (`nnsight.CONFIG.API.HOST`, `NDIF_HOST`) accepts a connection within `timeout` seconds"
+    import socket, urllib.parse
+    url = urllib.parse.urlparse(nnsight.CONFIG.API.HOST)
+    try: socket.create_connection((url.hostname, url.port or (443 if url.scheme == 'https' else 80)), timeout).close()
+    except OSError: return False
+    return True
+
+# %% ../nbs/01a_ndif.ipynb #8a7a15d7
+def _deployment(status:dict, model_id:str)->str|None:
+    "How the `/status` answer `status` serves `model_id`: its deployment's state and level, or None if none lists it"
+    want = _canonical(model_id).lower()
+    for d in status.get('deployments', {}).values():
+        if str(d.get('repo_id', '')).lower() == want:
+            return ' '.join(str(d[k]).lower() for k in ('application_state', 'level') if d.get(k)) or 'listed'
+    return None
+
+def hosted_source(model_id:str, # a Hugging Face Hub id
+                  live:bool|None=None, # True: ask NDIF; False: the table; None: ask NDIF when it can be reached
+                 )->tuple[str|None, str]:
+    "How NDIF serves `model_id` (None: it does not), and which source answered (`LIVE_SOURCE` or `TABLE_SOURCE`)"
+    if ndif_reachable() if live is None else live:
+        status = nnsight.status(raw=True)          # {} when the service does not answer
+        if status: return _deployment(status, model_id), LIVE_SOURCE
+    return HOSTED.get(_canonical(model_id)), TABLE_SOURCE
+
 def hosted(model_id:str, # a Hugging Face Hub id
-           live:bool=False, # ask NDIF now (network) instead of the list above
+           live:bool|None=None, # True: ask NDIF; False: the table; None: ask NDIF when it can be reached
           )->str|None:
-    "How NDIF serves `model_id` ('always loaded', 'on request ...', 'running'), or None if it does not"
-    if live: return 'running' if nnsight.is_model_running(model_id) else None
-    return HOSTED.get(_canonical(model_id))
+    "How NDIF serves `model_id` (the service's state when it answers, else the table's entry), or None if it does not"
+    return hosted_source(model_id, live)[0]
 
 # %% ../nbs/01a_ndif.ipynb #b142a430
 MODES = ('remote', 'local', 'skip')
@@ -92,16 +122,17 @@ def _does(s:RemoteStage, trusted:bool)->str:
 def remote_plan(config_or_model_id, # a Hub id, a local folder or a transformers config
                 archs, # supported `config.model_type` values (`list(sites.ARCHS)`)
                 trusted:bool=False, # the NDIF key is marked trusted (gradients allowed)
+                live:bool|None=None, # ask NDIF whether it hosts the model (None: when NDIF can be reached; `hosted_source`)
                )->dict:
     "Whether the model's architecture is supported, whether NDIF hosts it, and what each stage would do there"
     c = model_config(config_or_model_id)
     name = config_or_model_id if isinstance(config_or_model_id, str) else getattr(c, '_name_or_path', '') or None
-    ok, where = c.model_type in archs, hosted(name) if name else None
+    ok, (where, source) = c.model_type in archs, hosted_source(name, live) if name else (None, None)
     stages = {s.stage: _does(s, trusted) if ok else f'skipped: architecture {c.model_type!r} is not supported' for s in STAGES}
-    note = (f'NDIF hosts it ({where})' if where else
+    note = (f'NDIF hosts it ({where}); run it with --remote true and an NDIF API key' if where else
             "NDIF does not host it: remote=True is refused for an ordinary key; run it locally or try remote='local'")
     return {'model': name, 'model_type': c.model_type, 'supported': ok, 'supported_types': list(archs),
-            'hosted': where, 'ndif': note, 'trusted': trusted, 'stages': stages}
+            'hosted': where, 'hosted_source': source, 'ndif': note, 'trusted': trusted, 'stages': stages}
 
 # %% ../nbs/01a_ndif.ipynb #6fb24006
 PACKAGE = 'arith_interp'

@@ -11,10 +11,11 @@ import matplotlib.pyplot as plt, seaborn as sns
 from .core import *
 
 # %% auto #0
-__all__ = ['PALETTE', 'RULE_COLORS', 'RULE_ORDER', 'paper_dir', 'read_data', 'paper_style', 'figures_dir', 'savefig', 'head_grid',
-           'plot_head_heatmap', 'plot_mlp_bars', 'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines',
-           'plot_logit_lens', 'plot_transfer', 'plot_method_scatter', 'plot_faithfulness', 'plot_knockout',
-           'plot_benchmarks', 'plot_table', 'plot_ablation', 'plot_sft_select', 'plot_sft_curves']
+__all__ = ['PALETTE', 'SIGN_NOTE', 'DIVERGING', 'RULE_COLORS', 'RULE_ORDER', 'paper_dir', 'read_data', 'paper_style',
+           'figures_dir', 'savefig', 'sign_colour', 'sign_caption', 'head_grid', 'plot_head_heatmap', 'plot_mlp_bars',
+           'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines', 'plot_logit_lens', 'plot_transfer',
+           'plot_method_scatter', 'plot_faithfulness', 'plot_knockout', 'plot_benchmarks', 'plot_table',
+           'plot_ablation', 'plot_sft_select', 'plot_sft_curves']
 
 # %% ../nbs/12_plotting.ipynb #07d0e4da
 def paper_dir()->Path:
@@ -53,31 +54,49 @@ def savefig(fig, stem:str, dpi:int=300)->Path:
     plt.close(fig)
     return figs/f'{stem}.png'
 
+# %% ../nbs/12_plotting.ipynb #a13de0d1
+SIGN_NOTE = 'negative = the component supports the answer'   # patching it with its counterfactual lowers the answer
+DIVERGING = 'RdBu_r'   # diverging map of component scores: low (negative) blue, high (positive) red
+
+def sign_colour(sign:int, # -1 (negative scores) or +1 (positive scores)
+                cmap:str=DIVERGING, # a diverging matplotlib colour map centred at 0
+               )->str:
+    "'blue' or 'red': the colour `cmap` draws at the far end of `sign`"
+    r, _, b, _ = plt.get_cmap(cmap)(0.0 if sign < 0 else 1.0)
+    return 'blue' if b > r else 'red'
+
+def sign_caption(cmap:str=DIVERGING)->str:
+    "The colour key of a score map drawn with `cmap`, read from the map itself"
+    return f"{sign_colour(-1, cmap)} ({SIGN_NOTE}); {sign_colour(1, cmap)} = the component works against it"
+
 # %% ../nbs/12_plotting.ipynb #db4cb0a0
 def head_grid(df:pd.DataFrame)->pd.DataFrame:
     "Head scores of a ranking table as a layer x head grid"
     h = df[df.kind == 'head'].astype({'head': int})
     return h.pivot_table(index='layer', columns='head', values='score', aggfunc='mean').sort_index()
 
-def plot_head_heatmap(df:pd.DataFrame, title:str='', by:str|None='op', vmax:float|None=None):
-    "Heatmap of head scores (layer x head), one panel per value of column `by` if present"
+def plot_head_heatmap(df:pd.DataFrame, title:str='', by:str|None='op', vmax:float|None=None,
+                      label:str='score', # what the score is, for the colour bar (the sign note is added)
+                     ):
+    "Heatmap of head scores (layer x head), one panel per value of column `by` if present; `DIVERGING` colours, labelled colour bar"
     groups = list(df.groupby(by)) if by and by in df else [(title or 'all', df)]
     v = vmax or float(np.nanmax(np.abs(df[df.kind == 'head'].score))) or 1.0
     fig, axes = plt.subplots(1, len(groups), figsize=(2.2*len(groups) + 1, 4.2), squeeze=False, sharey=True)
     for ax, (name, g) in zip(axes[0], groups):
-        sns.heatmap(head_grid(g), ax=ax, cmap='RdBu', center=0, vmin=-v, vmax=v, cbar=ax is axes[0][-1], square=False)
+        sns.heatmap(head_grid(g), ax=ax, cmap=DIVERGING, center=0, vmin=-v, vmax=v, cbar=ax is axes[0][-1], square=False,
+                    cbar_kws={'label': f'{label}\n({SIGN_NOTE})'})
         ax.set_title(str(name))
         ax.invert_yaxis()
     fig.suptitle(title)
     return fig
 
-def plot_mlp_bars(df:pd.DataFrame, title:str=''):
-    "Bar chart of MLP scores by layer"
+def plot_mlp_bars(df:pd.DataFrame, title:str='', label:str='score'):
+    "Bar chart of MLP scores by layer, the axis labelled with `label` and the sign convention"
     m = df[df.kind == 'mlp'].groupby('layer', as_index=False).score.mean()
     fig, ax = plt.subplots(figsize=(6, 2.6))
     ax.bar(m.layer, m.score, color=PALETTE['mlp'])
     ax.axhline(0, color='k', lw=.6)
-    ax.set(xlabel='layer', ylabel='score', title=title)
+    ax.set(xlabel='layer', ylabel=f'{label}\n({SIGN_NOTE})', title=title)
     return fig
 
 # %% ../nbs/12_plotting.ipynb #5ae955f8

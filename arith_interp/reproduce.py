@@ -16,12 +16,12 @@ from .ndif import skip_reason
 from .sft_study import SELECT_TABLES
 
 # %% auto #0
-__all__ = ['BUDGETS', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'clear_caches', 'run_stage', 'run_stages',
-           'nbs_dir', 'serve_runners', 'run_notebooks', 'notebooks_dir', 'notebook_stage', 'output_text', 'volatile',
-           'stable_outputs', 'store_notebook', 'tqdm_to_terminal', 'show_figures_once', 'cell_flags',
-           'execute_notebook', 'notebooks_main', 'library_notebooks', 'store_library_outputs', 'bench_table',
-           'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage', 'study', 'merge_stage_times',
-           'write_stage_times']
+__all__ = ['BUDGETS', 'FORCE_ENV', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'forced_cache', 'clear_caches',
+           'run_stage', 'run_stages', 'nbs_dir', 'serve_runners', 'run_notebooks', 'notebooks_dir', 'notebook_stage',
+           'output_text', 'volatile', 'stable_outputs', 'store_notebook', 'tqdm_to_terminal', 'show_figures_once',
+           'cell_flags', 'execute_notebook', 'notebooks_main', 'library_notebooks', 'store_library_outputs',
+           'bench_table', 'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage', 'study',
+           'merge_stage_times', 'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -162,6 +162,17 @@ def is_cached(run:Run, st:Stage)->bool:
     rec = load_json(p)
     return rec.get('key') == stage_key(run, st) and all(Path(f).exists() for f in rec.get('files', []))
 
+# %% ../nbs/14_reproduce.ipynb #4c23aec8
+FORCE_ENV = 'ARITH_INTERP_FORCE'   # names the stage `run_stage` is forcing, for the stage's notebook
+
+def forced_cache(folder:Path, # this run's cache folder (e.g. cache_dir('sft_runs')/<key of the run's settings>)
+                 stage:str, # the stage that owns it
+                )->Path:
+    "`folder`, created; emptied first when `reproduce --force <stage>` runs the stage, so other runs' cached results stay"
+    if os.environ.get(FORCE_ENV) == stage: shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
 # %% ../nbs/14_reproduce.ipynb #043451d3
 def clear_caches(st:Stage)->list[Path]:
     "Delete the cache folders `st` reuses across runs (so a forced stage recomputes everything); the folders deleted"
@@ -173,7 +184,9 @@ def run_stage(run:Run, st:Stage, force:bool=False)->dict:
     "Run `st` unless cached (`force`: recompute it, its reused caches cleared); returns its record with `status`"
     if not force and is_cached(run, st): return {**load_json(_record_path(run, st.name)), 'status': 'cached'}
     if force: clear_caches(st)
-    t0 = time.perf_counter(); files = [str(f) for f in (st.fn(run) or [])]
+    os.environ[FORCE_ENV] = st.name if force else ''
+    try: t0 = time.perf_counter(); files = [str(f) for f in (st.fn(run) or [])]
+    finally: os.environ.pop(FORCE_ENV, None)
     rec = {'stage': st.name, 'key': stage_key(run, st), 'files': files, 'seconds': round(time.perf_counter() - t0, 1)}
     save_json(rec, _record_path(run, st.name))
     return {**rec, 'status': 'ran'}
@@ -365,6 +378,7 @@ def execute_notebook(path:Path, # the notebook
         return False
     shell = CaptureShell(mpl_format='png')
     show_figures_once(shell)
+    wide_tables()                                   # stored tables are shown whole, never cut to `...`
     shell.run_all(nb, exc_stop=True, preproc=start)
     return store_notebook(nb, Path(save_to)/Path(path).name) if save_to else nb
 
@@ -453,7 +467,7 @@ def study(report_fn=None)->list[Stage]:
               nb('locate', ['21_locate.ipynb'], ['data'], 'path / activation patching, AtP, knockout, faithfulness'),
               nb('lrp', ['22_lrp.ipynb'], ['data', 'locate'], 'AttnLRP relevance and agreement with patching'),
               nb('mechanism', ['23_mechanism.ipynb'], ['data', 'locate'], 'attention shares, MLP cosines, logit lens'),
-              nb('sft', ['24_sft.ipynb'], ['locate', 'baseline'], 'Precise SFT and its baselines', caches=('sft_runs',)),
+              nb('sft', ['24_sft.ipynb'], ['locate', 'baseline'], 'Precise SFT and its baselines'),   # clears its own runs (`forced_cache`)
               nb('transfer', ['25_transfer.ipynb'], ['data', 'locate'], 'key-head knockout beyond the templates')]
     stages.append(Stage('benchmarks', bench_stage, doc='benchmark JSON -> benchmarks.csv', src=tuple(str(proj_root()/'benchmarks'/f) for f, _ in _BENCH.values())))
     stages.append(figures_stage([s.name for s in stages]))

@@ -4,9 +4,10 @@
 
 # %% ../nbs/11_sft.ipynb #5b4aa8eb
 from __future__ import annotations
-import os, re, sys, json, math, time, random, shutil, tempfile
+import os, re, sys, json, math, time, random, shutil, tempfile, contextlib, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import save_file, load_file, save_model, load_model as load_weights
 from transformers import Trainer, TrainingArguments, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
@@ -25,9 +26,9 @@ __all__ = ['KV_DEFAULT', 'ADAPTER_ATTR', 'METHODS', 'LLAMA2_7B', 'select_compone
            'load_adapter', 'merge_adapter', 'gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order',
            'collate', 'batch_at', 'Tuner', 'FullTuner', 'lora_params_per_rank', 'lora_rank_for', 'LoraTuner',
            'make_tuner', 'MicroBatches', 'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out',
-           'load_for_training', 'training_args', 'train', 'adapter_info', 'apply_adapter', 'run_sft', 'tuner_summary',
-           'answer_batches', 'arith_accuracy', 'quick_eval', 'with_adapter', 'compare_methods', 'heads_ablation',
-           'cached_run', 'llama_params', 'head_params', 'sft_memory']
+           'load_for_training', 'training_args', 'train', 'recorded_base', 'adapter_info', 'apply_adapter', 'run_spec',
+           'check_resume', 'run_sft', 'tuner_summary', 'answer_batches', 'arith_accuracy', 'quick_eval', 'with_adapter',
+           'compare_methods', 'heads_ablation', 'cached_run', 'llama_params', 'head_params', 'sft_memory']
 
 # %% ../nbs/11_sft.ipynb #1ff4b295
 def _top(df:pd.DataFrame, # ranking table (columns component, kind, score)
@@ -180,7 +181,7 @@ def _unkey(k:str)->tuple:
 def _save_tensors(tensors:dict, path:Path):
     "safetensors file written to a temp name, then moved into place"
     tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp)); os.replace(tmp, path)
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp)); os.replace(usual_mode(tmp), path)
 
 def _lora_factors(d:int|None, # dimension the slice runs along (None: the whole matrix)
                   sl:slice, # the slice
@@ -347,7 +348,7 @@ class FullTuner(Tuner):
     def params(self): return list(hf_module(self.model).parameters())
     def save(self, path, **meta)->Path:
         path = Path(path); path.mkdir(parents=True, exist_ok=True)
-        tmp = path/f'.model.safetensors.tmp{os.getpid()}'; save_model(hf_module(self.model), str(tmp)); os.replace(tmp, path/'model.safetensors')   # save_model: tied embeddings stored once
+        tmp = path/f'.model.safetensors.tmp{os.getpid()}'; save_model(hf_module(self.model), str(tmp)); os.replace(usual_mode(tmp), path/'model.safetensors')   # save_model: tied embeddings stored once
         save_json({'format': 'full', 'trainable_params': self.n_params(), **provenance(method='full', **meta)}, path/'adapter.json'); return path
     def merge(self): hf_module(self.model).requires_grad_(False); return self.model
 
@@ -374,7 +375,7 @@ class LoraTuner(Tuner):
         self.peft = get_peft_model(hf_module(model), LoraConfig(r=r, lora_alpha=2*r, lora_dropout=0.0, target_modules=_lora_targets(model)))
     def params(self): return [p for p in self.peft.parameters() if p.requires_grad]
     def save(self, path, **meta)->Path:
-        path = Path(path); self.peft.save_pretrained(str(path))
+        path = Path(path); self.peft.save_pretrained(str(path)); usual_mode(path)
         save_json({'format': 'lora', 'trainable_params': self.n_params(), **provenance(method='lora', lora_r=self.r, **meta)}, path/'adapter.json'); return path
     def merge(self): self.peft.merge_and_unload(); return self.model
 
@@ -576,6 +577,37 @@ def train(model, # model with `tuner` attached
             hf.train(was_training)
     return trainer.losses
 
+# %% ../nbs/11_sft.ipynb #df86920f
+def recorded_base(path:str|Path)->str|None:
+    "The base model adapter folder `path` records: ours in `adapter.json`, any PEFT adapter in `adapter_config.json`"
+    path = Path(path)
+    ours = load_json(path/'adapter.json').get('model') if (path/'adapter.json').exists() else None
+    peft = load_json(path/'adapter_config.json').get('base_model_name_or_path') if (path/'adapter_config.json').exists() else None
+    return ours or peft
+
+def _wrong_model(path:Path, model, why:str)->ValueError:
+    "The error of an adapter that does not fit `model`, naming the base model it records"
+    base, here = recorded_base(path), model_name(model)
+    return ValueError(f"{path} is an adapter for {base!r} (its recorded base model), not for {here!r}; load it into "
+                      f"{base} ({why[:150]})")
+
+@contextlib.contextmanager
+def _adapter_errors(path:Path, model):
+    "What goes wrong while reading adapter folder `path` into `model`, as one clear error (PEFT's ignored modules included)"
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            yield
+    except SafetensorError as e:
+        raise ValueError(f"{path}: an adapter file cannot be read ({e}); it is truncated or damaged: copy it again "
+                         "or re-run the training that wrote it") from None
+    except (ValueError, RuntimeError, KeyError) as e:
+        if recorded_base(path) in (None, model_name(model)): raise
+        raise _wrong_model(path, model, f"{type(e).__name__}: {str(e).splitlines()[0]}") from None
+    ignored = [str(w.message) for w in caught if 'did not match any targeted module' in str(w.message)]
+    if ignored: raise _wrong_model(path, model, f'PEFT: {ignored[0]}')
+    for w in caught: warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
 # %% ../nbs/11_sft.ipynb #de5167e8
 def adapter_info(path:str|Path)->dict:
     "The `adapter.json` of a saved result; for a plain PEFT adapter folder, `{'format': 'lora'}` and its config"
@@ -588,13 +620,35 @@ def adapter_info(path:str|Path)->dict:
 def apply_adapter(model, path:str|Path):
     "`model` with the fine-tuning result saved in folder `path` (ours, or any PEFT adapter) merged into its weights"
     fmt, hf = adapter_info(path).get('format'), hf_module(model)
-    if fmt == 'delta': return merge_adapter(model, path)
-    if fmt == 'full':
-        load_weights(hf, str(Path(path)/'model.safetensors'))
-        return model
-    from peft import PeftModel
-    PeftModel.from_pretrained(hf, str(path)).merge_and_unload()
+    with _adapter_errors(Path(path), model):
+        if fmt == 'delta': return merge_adapter(model, path)
+        if fmt == 'full':
+            load_weights(hf, str(Path(path)/'model.safetensors'))
+            return model
+        from peft import PeftModel
+        PeftModel.from_pretrained(hf, str(path)).merge_and_unload()
     return model
+
+# %% ../nbs/11_sft.ipynb #57f9314a
+def run_spec(tuner:Tuner)->dict:
+    "What a run trains: method, components and kv, as its checkpoints record it"
+    return {'method': tuner.method, 'components': [c.name for c in tuner.comps], 'kv': tuner.kv}
+
+class _RecordSpec(TrainerCallback):
+    "Write `run_spec.json` into every checkpoint, so a resume can be checked before the checkpoint is loaded"
+    def __init__(self, spec:dict): self.spec = spec
+    def on_save(self, args, state, control, **kw):
+        if state.is_world_process_zero: save_json(self.spec, Path(args.output_dir)/f'checkpoint-{state.global_step}'/'run_spec.json')
+
+def check_resume(out:str|Path|None, tuner:Tuner):
+    "Refuse, before its checkpoint is loaded, to resume the run in `out` with another method, component set or kv"
+    ck = last_checkpoint(out)
+    if ck is None or not (ck/'run_spec.json').exists(): return
+    was, now = load_json(ck/'run_spec.json'), run_spec(tuner)
+    if was == now: return
+    say = lambda s: f"{s['method']} of {', '.join(s['components']) or 'no component slices'} (kv {s['kv']})"
+    raise ValueError(f"--resume: the checkpoint {ck} trains {say(was)}, this run {say(now)}; resume with the same "
+                     "--method/--components/--top-k/--mlps/--kv, or pass --overwrite to start again")
 
 # %% ../nbs/11_sft.ipynb #6b1777e7
 def run_sft(model, # model (changed in place: the result is merged at the end)
@@ -619,6 +673,8 @@ def run_sft(model, # model (changed in place: the result is merged at the end)
     n_total = sum(p.numel() for p in hf_module(model).parameters())
     torch.manual_seed(seed)
     tuner = make_tuner(model, method, comps, kv, rescale, seed, lora_r)
+    if resume: check_resume(out, tuner)
+    train_kw['callbacks'] = [*train_kw.get('callbacks', []), _RecordSpec(run_spec(tuner))]
     print(tuner_summary(tuner, n_total), flush=True)
     lr = lr or (1e-5 if method == 'full' else 1e-4)
     t0 = time.perf_counter()

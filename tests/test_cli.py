@@ -151,8 +151,22 @@ def test_force_clears_the_stages_cache(tmp_path, monkeypatch):
     assert run_stage(run, stage, force=True)['status'] == 'ran'
     assert calls == [False, False]          # the forced run did not find the earlier run's cached result
 
-def test_sft_stage_declares_its_run_cache():
-    assert study()[[s.name for s in study()].index('sft')].caches == ('sft_runs',)
+def test_force_sft_clears_only_this_runs_cache(tmp_path, monkeypatch):
+    "`--force sft` empties the run's own `sft_runs/<key>` folder; another budget's cached runs stay (issue 24)"
+    from arith_interp.core import cache_dir
+    from arith_interp.reproduce import forced_cache
+    monkeypatch.setenv('ARITH_INTERP_CACHE', str(tmp_path/'cache'))
+    for key in ('this', 'other'): (cache_dir('sft_runs')/key).mkdir(parents=True); (cache_dir('sft_runs')/key/'r.csv').write_text('x')
+    seen = []
+    def fn(run):
+        folder = forced_cache(cache_dir('sft_runs')/'this', 'sft')
+        seen.append((folder/'r.csv').exists())
+        return []
+    run = Run('tiny', tmp_path/'out', BUDGETS['quick'])
+    sft = study()[[s.name for s in study()].index('sft')]
+    assert run_stage(run, Stage('sft', fn, caches=sft.caches), force=True)['status'] == 'ran'
+    assert seen == [False] and (cache_dir('sft_runs')/'other'/'r.csv').exists()
+    assert "forced_cache(cache_dir('sft_runs')/key, 'sft')" in (ROOT/'nbs'/'24_sft.ipynb').read_text().replace('\\', '')
 
 # --- (8) --remote true with a local model is rejected before anything runs ---------------------------------------
 
@@ -203,6 +217,7 @@ def test_unknown_out_suffix(capsys, tmp_path, pairs):
 def test_no_data_folder_names_the_flag(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv('ARITH_INTERP_DATA', raising=False)
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, 'proj_root', lambda start=None: tmp_path)   # a project with no shared/data beside it
     code, _, err = run_cli(capsys, 'evaluate', '--model', 'tiny', '--suite', 'math', '--out', tmp_path/'r.json')
     assert code == 2 and '--data' in err and 'data_dir' not in err
 
@@ -240,3 +255,98 @@ def test_empty_pairs_file_is_named(capsys, tmp_path):
     (tmp_path/'empty.jsonl').write_text('')
     code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'empty.jsonl', '--out', tmp_path/'s.csv')
     assert code == 2 and 'empty.jsonl' in err, err
+
+# --- issue 24: messages name the real cause ----------------------------------------------------------------------
+
+@pytest.fixture
+def knockout_csv(capsys, tmp_path, pairs)->pathlib.Path:
+    "A knockout result written as CSV: a table, but not a ranking"
+    code, _, err = run_cli(capsys, 'knockout', '--model', 'tiny', '--pairs', pairs, '--components', 'a0.h1',
+                           '--random-draws', '1', '--out', tmp_path/'ko.csv')
+    assert code == 0, err
+    return tmp_path/'ko.csv'
+
+def test_sft_components_not_a_ranking(capsys, tmp_path, knockout_csv):
+    code, _, err = run_cli(capsys, 'sft', '--model', 'tiny', '--components', knockout_csv, '--top-k', '3',
+                           '--n-gsm8k', '0', '--n-arith', '8', '--out', tmp_path/'run')
+    assert code == 2 and 'is not a ranking: missing column(s)' in err and 'Traceback' not in err, err
+
+def test_knockout_from_not_a_ranking(capsys, tmp_path, pairs, knockout_csv):
+    code, _, err = run_cli(capsys, 'knockout', '--model', 'tiny', '--pairs', pairs, '--from', knockout_csv, '--top-k', '2',
+                           '--out', tmp_path/'k2.csv')
+    assert code == 2 and 'is not a ranking: missing column(s)' in err, err
+
+def test_logit_diff_without_corrupt_answer_names_the_field(capsys, tmp_path, pairs):
+    "It was a NaN blamed on the weight cache (which the tiny model does not have)"
+    recs = [{k: v for k, v in json.loads(l).items() if k != 'corrupt_answer'} for l in pairs.read_text().splitlines()]
+    write_jsonl(recs, tmp_path/'no_cf.jsonl')
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'no_cf.jsonl', '--metric', 'logit_diff',
+                           '--out', tmp_path/'s.csv')
+    assert code == 2 and "missing field(s) ['corrupt_answer']" in err and 'weight cache' not in err, err
+    assert not (tmp_path/'s.csv').exists()
+
+def test_clean_equal_corrupt_warns(capsys, tmp_path, pairs):
+    recs = [json.loads(l) for l in pairs.read_text().splitlines()]
+    write_jsonl([{**r, 'corrupt': r['clean'], 'corrupt_answer': r['answer']} for r in recs], tmp_path/'same.jsonl')
+    code, out, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'same.jsonl', '--out', tmp_path/'s.csv')
+    assert code == 0 and f'{len(recs)} of {len(recs)} pairs' in err and 'changes nothing' in err, err
+    assert 'top 5: none (every score is 0)' in out, out
+
+def test_non_utf8_pairs_file_is_named(capsys, tmp_path, pairs):
+    (tmp_path/'u16.jsonl').write_bytes(pairs.read_text().encode('utf-16'))
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', tmp_path/'u16.jsonl', '--out', tmp_path/'s.csv')
+    assert code == 2 and 'u16.jsonl: not UTF-8 text' in err, err
+
+def test_data_with_a_folder_without_tokenizer(capsys, tmp_path):
+    from arith_interp.models import tiny_config
+    tiny_config().save_pretrained(tmp_path/'m')               # a config, no tokenizer files
+    code, _, err = run_cli(capsys, 'data', '--model', tmp_path/'m', '--n', '4', '--out', tmp_path/'p.jsonl')
+    assert code == 2 and 'has no usable tokenizer' in err and 'Copy the tokenizer files' in err, err
+
+def test_org_name_shaped_missing_path_fails_fast(capsys, tmp_path, monkeypatch):
+    "`models/my-finetune` with a local models/ folder is a path, not a Hub id: no Hub retries"
+    (tmp_path/'models').mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(capsys, 'info', '--model', 'models/my-finetune')
+    assert code == 2 and "the folder 'models' does" in err, err
+
+def test_unreachable_hub_fails_fast(capsys, monkeypatch):
+    from arith_interp import models
+    monkeypatch.setattr(models, 'hub_reachable', lambda timeout=3.0: False)
+    code, _, err = run_cli(capsys, 'info', '--model', 'some-org/not-cached-model')
+    assert code == 2 and 'cannot be reached' in err, err
+
+def test_two_commands_on_one_out(capsys, tmp_path, pairs):
+    "A second command writing the same --out while the first runs refuses at once, naming the first's pid"
+    import subprocess, sys
+    holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        (tmp_path/'s.csv.lock').write_text(str(holder.pid))
+        code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', pairs, '--out', tmp_path/'s.csv')
+        assert code == 2 and f'another arith-interp command (pid {holder.pid}' in err, err
+    finally:
+        holder.kill()
+        holder.wait()
+    code, _, err = run_cli(capsys, 'locate', '--model', 'tiny', '--pairs', pairs, '--out', tmp_path/'s.csv')
+    assert code == 0 and not (tmp_path/'s.csv.lock').exists(), err     # a dead command's lock is taken over, and released
+
+def test_reproduce_from_another_folder_protects_paper(capsys, tmp_path, monkeypatch):
+    "Run from outside the checkout, reproduce still finds nbs/ and still refuses to overwrite the committed paper/"
+    from arith_interp.reproduce import nbs_dir
+    monkeypatch.chdir(tmp_path)
+    assert committed_folder() == ROOT/'paper' and nbs_dir() == ROOT/'nbs'
+    code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--quick', '--out', ROOT/'paper')
+    assert code == 2 and '--overwrite' in err and 'committed study' in err, err
+
+def test_sft_and_reproduce_lock_their_out(capsys, tmp_path):
+    import subprocess, sys
+    holder = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+    try:
+        for name in ('ad', 'study'): (tmp_path/f'{name}.lock').write_text(str(holder.pid))
+        code, _, err = run_cli(capsys, 'sft', '--model', 'tiny', '--n-gsm8k', '0', '--n-arith', '8', '--out', tmp_path/'ad')
+        assert code == 2 and f'pid {holder.pid}' in err, err
+        code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--quick', '--out', tmp_path/'study', '--only', 'report')
+        assert code == 2 and f'pid {holder.pid}' in err, err
+    finally:
+        holder.kill()
+        holder.wait()

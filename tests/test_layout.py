@@ -1,4 +1,4 @@
-"Project layout rules from STYLE.md: numbered notebooks, one module each, imports only downward, size caps."
+"Project layout rules (the README's toolchain notes and nbs/19a_layout.ipynb): numbered notebooks, one module each, imports only downward, size caps."
 import re, json, pathlib, configparser
 import pytest
 from arith_interp.layout import import_graph, layering_errors, layer_of, LAYERS
@@ -49,3 +49,9 @@ def test_layering_check_fails_on_a_planted_cycle(tmp_path):
 def test_notebook_size_caps():
     big = [nb.name for nb in NBS if nb.stat().st_size > 300_000]
     assert not big, big
+
+def test_tests_cite_only_files_in_the_repository():
+    "A test that cites a document (e.g. a style guide) cites one a reader of this repository can open (issue 24: a style guide outside the repository was cited)"
+    cited = {(t.name, m) for t in (ROOT/'tests').glob('*.py') for m in re.findall(r'\b[\w.-]+\.md\b', t.read_text())}
+    present = {p.name for p in ROOT.rglob('*.md') if '.git' not in p.parts}
+    assert not [(t, m) for t, m in cited if m not in present], sorted(cited)

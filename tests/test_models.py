@@ -89,5 +89,19 @@ def test_nan_weights_are_refused_by_rankings_metrics_and_evaluations():
         with pytest.raises(ValueError, match=r"NaN or infinite \(model 'tiny-llama-seed0'\).*rebuild the weight cache"):
             call()
     table = pd.DataFrame(dict(component=['a0.h0'], kind=['head'], score=[float('nan')], model=['x']))
-    with pytest.raises(ValueError, match="ranking scores: 1 of 1 values are NaN or infinite \\(model 'x'\\)"):
+    with pytest.raises(ValueError, match=r"1 score\(s\) are NaN, infinite or not numbers, in rows of a0.h0") as e:   # the rows, not the weights
         top_k(table)
+    assert 'weight cache' not in str(e.value)
+
+def test_rebuilt_weight_cache_has_the_usual_mode(tmp_path, monkeypatch):
+    "The weight cache is 0644 under umask 022, though safetensors writes 0600 (issue 24); the GGUF loaders are stubbed by the tiny model"
+    from arith_interp import models
+    from arith_interp.models import digit_tokenizer
+    monkeypatch.setattr(models.AutoTokenizer, 'from_pretrained', lambda *a, **k: digit_tokenizer())
+    monkeypatch.setattr(models.AutoModelForCausalLM, 'from_pretrained', lambda *a, **k: hf_module(tiny_model()))
+    old = os.umask(0o022)
+    try: models._build_cache(tmp_path/'model.gguf', tmp_path/'weights')
+    finally: os.umask(old)
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path/'weights').iterdir()}
+    assert 'model.safetensors' in modes and set(modes.values()) == {'0o644'}, modes
+    assert cache_ok(tmp_path/'weights')

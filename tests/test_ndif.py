@@ -1,6 +1,6 @@
 """NDIF readiness (issue 18): every remote-capable intervention runs under the offline simulation with the package hidden
 from the simulated server and gives the local numbers; without registration the same request fails; the remote study."""
-import os, pathlib
+import os, json, pathlib
 import pytest, torch, numpy as np, pandas as pd
 import cloudpickle
 import arith_interp
@@ -121,3 +121,33 @@ def compare_tables(loc:pathlib.Path, rem:pathlib.Path):
         for c in b.columns:
             if c not in keys:
                 assert np.isclose(merged[c], merged[c + '_local'], rtol=1e-4, atol=1e-4, equal_nan=True).all(), (f, c)
+
+
+# ---- issue 24: whether NDIF hosts a model is asked of the service when it can be reached ----
+LIVE = {'deployments': {'a': {'repo_id': 'meta-llama/Llama-2-7b-hf', 'application_state': 'RUNNING', 'level': 'DEDICATED'}}}
+
+def _info(capsys, monkeypatch, reachable:bool, status:dict):
+    "`arith-interp info --model meta-llama/Llama-2-7b-hf --remote true` with NDIF's reachability and answer mocked (no network here)"
+    import nnsight
+    from arith_interp import ndif
+    from arith_interp.cli import main
+    from transformers import AutoConfig
+    monkeypatch.setattr(ndif, 'ndif_reachable', lambda timeout=3.0: reachable)
+    monkeypatch.setattr(nnsight, 'status', lambda raw=False: status)
+    monkeypatch.setattr(ndif, 'model_config', lambda c: AutoConfig.for_model('llama') if isinstance(c, str) else c)
+    assert main(['info', '--model', 'meta-llama/Llama-2-7b-hf', '--remote', 'true']) == 0
+    return json.loads(capsys.readouterr().out)
+
+def test_info_remote_asks_the_live_service(capsys, monkeypatch):
+    from arith_interp.ndif import LIVE_SOURCE
+    plan = _info(capsys, monkeypatch, True, LIVE)
+    assert (plan['hosted'], plan['hosted_source']) == ('running dedicated', LIVE_SOURCE)
+    assert plan['ndif'].startswith('NDIF hosts it') and '--remote true' in plan['ndif']
+    gone = _info(capsys, monkeypatch, True, {'deployments': {}})               # the service no longer lists it
+    assert (gone['hosted'], gone['hosted_source']) == (None, LIVE_SOURCE) and 'does not host it' in gone['ndif']
+
+def test_info_remote_offline_falls_back_to_the_table(capsys, monkeypatch):
+    from arith_interp.ndif import TABLE_SOURCE
+    for reachable, status in ((False, LIVE), (True, {})):                        # offline; or the service does not answer
+        plan = _info(capsys, monkeypatch, reachable, status)
+        assert plan['hosted_source'] == TABLE_SOURCE and plan['hosted'].startswith('dedicated'), plan

@@ -23,3 +23,13 @@ def test_index_outputs_are_stored():
 def test_directives_and_body():
     assert directives('#| echo: false\n#| hide\nx = 1') == {'echo': 'false', 'hide': ''}
     assert body('#| echo: false\nx = 1\n#| not a directive') == 'x = 1\n#| not a directive'
+
+def test_ndif_section_matches_the_live_or_table_behaviour():
+    "The NDIF section says how the answer is found (live, else the table, with its source) and how to run the paper's model there"
+    from arith_interp.ndif import HOSTED, hosted_source, TABLE_SOURCE
+    ndif = readme().split('## On NDIF')[1].split('\n## ')[0]
+    assert 'hosted_source' in ndif and 'nnsight.status()' in ndif and 'offline' in ndif
+    assert 'arith-interp reproduce --model meta-llama/Llama-2-7b-hf --remote true' in ndif
+    assert 'runs on a local GPU only: NDIF does not host it' not in readme()   # the old, hand-written claim
+    assert ('meta-llama/Llama-2-7b-hf' in HOSTED) == ('the package\'s offline table says so too' in ndif)
+    assert hosted_source('meta-llama/Llama-2-7b-hf', live=False) == (HOSTED['meta-llama/Llama-2-7b-hf'], TABLE_SOURCE)

@@ -167,7 +167,7 @@ def test_ctrl_c_prints_one_line_and_resume_is_exact(tmp_path, capsys, monkeypatc
         def on_step_end(self, args, state, control, **kw):
             if state.global_step == 2: raise KeyboardInterrupt
     real = sft.train
-    monkeypatch.setattr(sft, 'train', lambda *a, **kw: real(*a, **kw, callbacks=[CtrlC()]))
+    monkeypatch.setattr(sft, 'train', lambda *a, **kw: real(*a, **{**kw, 'callbacks': [*kw.get('callbacks', []), CtrlC()]}))
     args = ['--steps', '4', '--lr', '1e-2']
     assert _cli(tmp_path/'r', *args) == 130
     err = capsys.readouterr().err
@@ -221,3 +221,50 @@ def test_peft_adapter_on_smollm2(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     scale = want.abs().max().item()                         # 30 fp32 layers: hooked vs LoRA vs merged sums round differently (3e-5 absolute seen)
     assert all(float(x) < 1e-5 * scale for x in r.stdout.split()), (r.stdout, scale)
+
+# ---- issue 24: adapters that do not fit, resuming another run, file modes ----
+def _precise_adapter(path):
+    m = tiny_model(); t = make_tuner(m, 'precise', COMPS); train(m, t, _data(m), steps=1, batch=8, lr=1e-2)
+    t.save(path, model=model_name(m))
+    return path
+
+def test_truncated_adapter_is_one_clear_error(tmp_path, capsys):
+    from arith_interp.cli import main
+    ad = _precise_adapter(tmp_path/'ad')
+    f = ad/'adapter_model.safetensors'
+    f.write_bytes(f.read_bytes()[:64])
+    code = main(['evaluate', '--model', 'tiny', '--suite', 'arith', '--limit', '2', '--adapter', str(ad), '--out', str(tmp_path/'r.json')])
+    err = capsys.readouterr().err
+    assert code == 2 and 'truncated or damaged' in err and 'Traceback' not in err, err
+
+def test_adapter_into_another_model_names_its_base(tmp_path):
+    ad = _precise_adapter(tmp_path/'ad')
+    with pytest.raises(ValueError, match="adapter for 'tiny-llama-seed0' \\(its recorded base model\\), not for 'tiny-llama-seed1'"):
+        apply_adapter(tiny_model(seed=1, d_model=64), ad)
+    with pytest.raises(ValueError, match='recorded base model'):       # fewer layers: PEFT would only warn and skip them
+        apply_adapter(tiny_model(seed=1, n_layers=1), ad)
+
+def test_resume_with_other_components_is_refused_before_loading(tmp_path, capsys, monkeypatch):
+    import arith_interp.sft as sft
+    from arith_interp.cli import main
+    assert _cli(tmp_path/'r', '--steps', '3') == 0
+    loaded = []
+    monkeypatch.setattr(sft.SliceTrainer, 'train', lambda *a, **k: loaded.append(1))   # the checkpoint is loaded in there
+    code = main(['sft', '--model', 'tiny', '--components', 'a1.h2', '--steps', '4', '--batch', '4', '--seq', '16',
+                 '--n-gsm8k', '0', '--n-arith', '16', '--ckpt-every', '1', '--out', str(tmp_path/'r'), '--resume'])
+    err = capsys.readouterr().err
+    assert code == 2 and 'precise of a0.h1' in err and 'this run precise of a1.h2' in err and not loaded, err
+
+def test_saved_files_have_the_usual_mode(tmp_path):
+    "Adapters and trainer checkpoints are 0644 under umask 022 (safetensors writes 0600)"
+    old = os.umask(0o022)
+    try:
+        assert _cli(tmp_path/'r', '--steps', '3') == 0
+        lora = make_tuner(tiny_model(), 'lora', COMPS, lora_r=1)
+        lora.save(tmp_path/'l', model='tiny')
+        full = make_tuner(tiny_model(), 'full')
+        full.save(tmp_path/'f', model='tiny')
+    finally: os.umask(old)
+    files = [p for d in ('r', 'l', 'f') for p in (tmp_path/d).rglob('*') if p.is_file()]
+    assert any(p.suffix == '.safetensors' and 'checkpoint-' in str(p) for p in files)
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {'0o644'}, [(p.name, oct(p.stat().st_mode & 0o777)) for p in files]
