@@ -17,7 +17,7 @@ from .reproduce import Budget, BUDGETS
 __all__ = ['TRAIN_METHODS', 'PAIR_TOKENS', 'COT_PROMPT', 'SFT_SEQ', 'WHOLE_SET', 'MATH_SETS', 'GENERAL_SETS', 'CHOICES',
            'LONG_RUN_S', 'model_config', 'config_sizes', 'forward_bytes', 'backward_bytes', 'lora_per_rank',
            'trained_params', 'states_gb', 'stage_parts', 'measure_rate', 'study_plan', 'stage_summary', 'needs_plan',
-           'free_gb', 'PlanError', 'check_plan', 'show_plan', 'gpu_memory_table']
+           'free_gb', 'PlanError', 'check_plan', 'show_plan', 'gpu_memory_table', 'gpu_memory_markdown']
 
 # %% ../nbs/15_plan.ipynb #ac0a1d0c
 def model_config(name:str): # 'tiny[-arch]', an embedded name, a shape model, a folder or a Hub id
@@ -245,3 +245,13 @@ def gpu_memory_table(s:dict=LLAMA2_7B, # sizes
                          optimizer=st['optimizer'], activations=act, total=st['total'] + act,
                          per_extra_sequence=backward_bytes(s, 1, seq) / 1e9))
     return pd.DataFrame(rows)
+
+# %% ../nbs/15_plan.ipynb #e9833975
+def gpu_memory_markdown(table:pd.DataFrame|None=None)->str:
+    "`gpu_memory_table` as the markdown table the README's GPU section shows"
+    table = gpu_memory_table() if table is None else table
+    cols = ['weights', 'gradients', 'optimizer', 'activations', 'total']
+    head = ['| setup | micro-batch | ' + ' | '.join(cols) + ' |', '|---|---|' + '---|' * len(cols)]
+    rows = [f'| {r.setup} | {r.micro_batch} | ' + ' | '.join(f'{getattr(r, c):.1f} GB' for c in cols) + ' |'
+            for r in table.itertuples()]
+    return '\n'.join(head + rows)
