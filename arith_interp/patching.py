@@ -58,8 +58,8 @@ def metric_score(metric:str, # 'logit', 'logit_diff' or 'prob'
 
 # %% ../nbs/06_patching.ipynb #522fef36
 def fwd_kw(ids:torch.Tensor, mask:torch.Tensor, **kw)->dict:
-    "Forward keyword arguments for token `ids` with attention `mask` (explicit positions, last logits only)"
-    return dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1, **kw)
+    "Forward keyword arguments for token `ids` with attention `mask` (explicit positions, last logits only, no KV cache)"
+    return dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1, use_cache=False) | kw
 
 @dataclass
 class ActivationCache:

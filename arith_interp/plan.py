@@ -40,12 +40,13 @@ def forward_bytes(s:dict, # sizes (`config_sizes`)
                   rows:int, # sequences in the batch
                   seq:int, # tokens per sequence
                   width:int=2, # bytes per activation (2: bfloat16)
+                  cache:bool=True, # the key/value cache of every layer is kept (generation); patching forwards keep none
                  )->int:
     "Peak transient bytes of one no-grad forward over `rows` x `seq` tokens"
     tokens = rows * seq
     layer = tokens * (4 * s['d_model'] + 2 * s['n_heads'] * s['d_head'] + 3 * s['d_mlp']) * width
     scores = rows * s['n_heads'] * seq * seq * (width + 4)
-    cache = 2 * s['n_layers'] * tokens * s['n_kv_heads'] * s['d_head'] * width
+    cache = 2 * s['n_layers'] * tokens * s['n_kv_heads'] * s['d_head'] * width * cache
     return layer + scores + cache + rows * s['vocab'] * 4 * 2
 
 def backward_bytes(s:dict, # sizes (`config_sizes`)
@@ -110,7 +111,8 @@ def stage_parts(b:Budget, # the budget
     comps, n_eval, n_general = s['n_layers'] * (s['n_heads'] + 1), b.n_eval or WHOLE_SET, b.n_general or WHOLE_SET
     knock_rows = (2 + b.random_draws) * b.n_locate
     part = lambda stage, name, kind, rows, seq, tokens, method=None: dict(
-        stage=stage, part=name, kind=kind, method=method, rows=rows, seq=seq, tokens=int(tokens))
+        stage=stage, part=name, kind=kind, method=method, rows=rows, seq=seq, tokens=int(tokens),
+        cache=stage in ('data', 'baseline', 'transfer'))   # these generate; patching forwards keep no cache
     out = [part('data', 'answer pairs', 'forward', 64, P, 8 * b.n_per_op * P),
            part('baseline', 'solve math', 'forward', 16, COT_PROMPT + gen, MATH_SETS * n_eval * (COT_PROMPT + gen)),
            part('baseline', 'score choices', 'forward', 16, 128, GENERAL_SETS * n_general * CHOICES * 128),
@@ -162,7 +164,8 @@ _FLOPS = {'forward': 2, 'backward': 4, 'train': 6}
 def _part_memory(s:dict, p:dict, width:int, heads:int)->dict:
     "GB of weights, activations, gradients and optimizer state of part `p`"
     st = states_gb(s, p['method'], heads, width)
-    act = (forward_bytes if p['kind'] == 'forward' else backward_bytes)(s, p['rows'], p['seq'], width) / 1e9
+    forward = p['kind'] == 'forward'
+    act = (forward_bytes(s, p['rows'], p['seq'], width, p['cache']) if forward else backward_bytes(s, p['rows'], p['seq'], width)) / 1e9
     return dict(weights_gb=st['weights'], activations_gb=act, gradients_gb=st['gradients'],
                 optimizer_gb=st['optimizer'], peak_gb=st['total'] + act)
 

@@ -144,17 +144,18 @@ def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32
     m, s, b = held['model'], held['sizes'], held['batch']
     rows, seq = len(b), b.clean.shape[1]
     weights = states_gb(s, None)['total']
-    plan_fwd = weights + forward_bytes(s, rows, seq) / 1e9
+    plan_fwd = weights + forward_bytes(s, rows, seq, cache=False) / 1e9
     def timed(name, fn, planned):
         step(result, name, lambda: meter(lambda: held.__setitem__(name, fn()), planned), path)
     timed('7b-path', lambda: P.path_patching(m, b, 'logit'), plan_fwd)
-    timed('7b-act', lambda: P.activation_patching(m, b, 'logit'), weights + forward_bytes(s, min(512, rows * 33), seq) / 1e9)
+    act_rows = min(512, rows * s['n_layers'] * (s['n_heads'] + 1))
+    timed('7b-act', lambda: P.activation_patching(m, b, 'logit'), weights + forward_bytes(s, act_rows, seq, cache=False) / 1e9)
     timed('7b-atp', lambda: P.attribution_patching(m, b, 'logit'), weights + backward_bytes(s, rows, seq) / 1e9)
     ranking = held.get('7b-path')
     heads = top_k(ranking, 10, ('head',)) if ranking is not None else [f'a0.h{h}' for h in range(min(10, s['n_heads']))]
-    knock_rows = 4 * rows
+    knock_rows = 3 * rows                                                            # clean, top 10, top 5: one forward
     timed('7b-knockout', lambda: P.knockout(m, b, [heads, heads[::-1][:5]], 'mean'),
-          weights + forward_bytes(s, knock_rows, seq) / 1e9)
+          weights + forward_bytes(s, knock_rows, seq, cache=False) / 1e9)
     data = arithmetic_examples(8, seed=0)
     comps = [Component.parse(h) for h in heads]
     sft = dict(steps=1, batch=8, seq=32, examples=data, seed=0, ckpt_every=0)
