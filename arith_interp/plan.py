@@ -40,7 +40,7 @@ def forward_bytes(s:dict, # sizes (`config_sizes`)
                   rows:int, # sequences in the batch
                   seq:int, # tokens per sequence
                   width:int=2, # bytes per activation (2: bfloat16)
-                  cache:bool=True, # the key/value cache of every layer is kept (generation); patching forwards keep none
+                  cache:bool=True, # every layer's key/value cache is kept (generation; patching keeps none)
                  )->int:
     "Peak transient bytes of one no-grad forward over `rows` x `seq` tokens"
     tokens = rows * seq
@@ -106,7 +106,7 @@ def _sft_runs(b:Budget)->dict:
 def stage_parts(b:Budget, # the budget
                 s:dict, # sizes (`config_sizes`)
                )->list[dict]:
-    "Each stage's parts: stage, part, kind (forward | backward | train), method, rows and seq of one call, tokens in all"
+    "Each stage's parts: stage, part, kind (forward|backward|train), method, rows and seq of one call, tokens in all"
     P, gen = PAIR_TOKENS, {'full': 128, 'quick': 32}.get(b.name, 64)
     comps, n_eval, n_general = s['n_layers'] * (s['n_heads'] + 1), b.n_eval or WHOLE_SET, b.n_general or WHOLE_SET
     knock_rows = (2 + b.random_draws) * b.n_locate
@@ -122,9 +122,11 @@ def stage_parts(b:Budget, # the budget
            part('locate', 'knockout', 'forward', knock_rows, P, len(b.knockout_ablations) * knock_rows * P),
            part('lrp', 'relevance', 'backward', b.n_methods, P, 2 * b.n_methods * P),
            part('mechanism', 'attention and logit lens', 'forward', b.n_locate, P, 4 * b.n_locate * P),
-           part('transfer', 'knockouts', 'forward', (2 + b.random_draws) * 8, 2 * P, 3 * (2 + b.random_draws) * b.n_transfer * 2 * P)]
+           part('transfer', 'knockouts', 'forward', (2 + b.random_draws) * 8, 2 * P,
+                3 * (2 + b.random_draws) * b.n_transfer * 2 * P)]
     for method, runs in _sft_runs(b).items():
-        out.append(part('sft', f'{method} step', 'train', b.sft_batch, SFT_SEQ, runs * b.sft_steps * b.sft_batch * SFT_SEQ, method))
+        tokens = runs * b.sft_steps * b.sft_batch * SFT_SEQ
+        out.append(part('sft', f'{method} step', 'train', b.sft_batch, SFT_SEQ, tokens, method))
     return out
 
 # %% ../nbs/15_plan.ipynb #8ac4b0fb
@@ -164,8 +166,8 @@ _FLOPS = {'forward': 2, 'backward': 4, 'train': 6}
 def _part_memory(s:dict, p:dict, width:int, heads:int)->dict:
     "GB of weights, activations, gradients and optimizer state of part `p`"
     st = states_gb(s, p['method'], heads, width)
-    forward = p['kind'] == 'forward'
-    act = (forward_bytes(s, p['rows'], p['seq'], width, p['cache']) if forward else backward_bytes(s, p['rows'], p['seq'], width)) / 1e9
+    if p['kind'] == 'forward': act = forward_bytes(s, p['rows'], p['seq'], width, p['cache']) / 1e9
+    else: act = backward_bytes(s, p['rows'], p['seq'], width) / 1e9
     return dict(weights_gb=st['weights'], activations_gb=act, gradients_gb=st['gradients'],
                 optimizer_gb=st['optimizer'], peak_gb=st['total'] + act)
 
@@ -220,8 +222,9 @@ def check_plan(plan:pd.DataFrame, # `study_plan`
     "`plan` if its peak fits in `free` GB (or `ignore`), else a `PlanError` naming the stage and the cure"
     worst = plan.loc[plan.peak_gb.idxmax()]
     if free is None or ignore or worst.peak_gb <= free: return plan
-    raise PlanError(f"the plan's peak memory, {worst.peak_gb:.1f} GB in stage {worst.stage} ({worst.part}), exceeds the "
-                    f"{free:.1f} GB free on {worst.device}: use a smaller budget or a larger device, or pass --ignore-plan to run anyway")
+    raise PlanError(f"the plan's peak memory, {worst.peak_gb:.1f} GB in stage {worst.stage} ({worst.part}), exceeds "
+                    f"the {free:.1f} GB free on {worst.device}: use a smaller budget or a larger device, "
+                    "or pass --ignore-plan to run anyway")
 
 # %% ../nbs/15_plan.ipynb #f2c5a587
 def show_plan(plan:pd.DataFrame, free:float|None=None)->str:
@@ -230,7 +233,8 @@ def show_plan(plan:pd.DataFrame, free:float|None=None)->str:
     head = (f"[plan] {first.model}, {first.budget} budget, {first.device}, {first.dtype_bytes}-byte weights, "
             f"{first.rate / 1e12:.3g} TFLOP/s on a first batch; free memory: "
             + ('unknown' if free is None else f'{free:.1f} GB'))
-    table = plan[['stage', 'part', 'weights_gb', 'activations_gb', 'gradients_gb', 'optimizer_gb', 'peak_gb', 'seconds']]
+    cols = ['stage', 'part', 'weights_gb', 'activations_gb', 'gradients_gb', 'optimizer_gb', 'peak_gb', 'seconds']
+    table = plan[cols]
     total = f"[plan] peak {plan.peak_gb.max():.1f} GB; estimated {plan.seconds.sum() / 60:.1f} min (a lower bound)"
     return '\n'.join([head, table.round(2).to_string(index=False), total])
 
@@ -238,7 +242,7 @@ def show_plan(plan:pd.DataFrame, free:float|None=None)->str:
 def gpu_memory_table(s:dict=LLAMA2_7B, # sizes
                      seq:int=SFT_SEQ, # tokens per sequence
                     )->pd.DataFrame:
-    "Per-GPU memory (GB) of Llama-2-7B Precise SFT (32 heads, 1 GPU, micro-batch 8) and full SFT (FSDP2, 8 GPUs, micro-batch 4)"
+    "Per-GPU GB of Llama-2-7B Precise SFT (32 heads, 1 GPU, micro-batch 8) and full SFT (FSDP2, 8 GPUs, micro-batch 4)"
     setups = [('Precise SFT, 32 heads, 1 GPU', 'precise', 32, 8), ('full SFT, FSDP2, 8 GPUs', 'fsdp2', 32, 4)]
     rows = []
     for name, method, heads, micro in setups:

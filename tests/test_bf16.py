@@ -31,7 +31,7 @@ def check_agreement(a, b, max_noise:float)->dict:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     assert np.isfinite(b).all(), 'bfloat16 scores are not all finite'
     noise = np.abs(a - b).max()
-    assert noise <= max_noise * np.abs(a).max(), f'bfloat16 error {noise:.2g} is over {max_noise:.0%} of the largest score'
+    assert noise <= max_noise * np.abs(a).max(), f'bfloat16 error {noise:.2g}: over {max_noise:.0%} of the top score'
     flipped = np.sign(a[:, None] - a[None, :]) * np.sign(b[:, None] - b[None, :]) < 0
     gaps = np.abs(a[:, None] - a[None, :])[flipped]
     assert (gaps <= 2 * noise).all(), 'two components swapped whose float32 scores differ by more than the noise'
@@ -84,7 +84,7 @@ def test_tiny_bf16_agrees(tiny, method):
 
 
 # SmolLM2, 32 pairs, seen on CPU: relative noise path 0.09, AtP 0.05, LRP 0.02, activation patching 0.17; Spearman
-# path 0.97, AtP 0.96, LRP 0.999, activation patching 0.57 (its 300 scores are mostly near-zero effects, ranked by noise)
+# path 0.97, AtP 0.96, LRP 0.999, activation patching 0.57 (most of its 300 scores are near-zero: noise orders them)
 SMOLLM2 = {'path': (0.15, 0.95), 'atp': (0.1, 0.95), 'lrp': (0.05, 0.99), 'act-fused': (0.25, 0.3)}
 
 @pytest.mark.slow

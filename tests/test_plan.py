@@ -6,7 +6,7 @@ ROOT = pathlib.Path(__file__).parents[1]
 
 def test_readme_states_the_plans_gpu_numbers():
     readme = (ROOT/'README.md').read_text()
-    assert gpu_memory_markdown() in readme, 'README.md: the GPU memory table differs from arith_interp.plan.gpu_memory_table'
+    assert gpu_memory_markdown() in readme, 'README.md: the GPU memory table is not arith_interp.plan.gpu_memory_table'
     plan = study_plan('llama2-7b-shape', 'full', 'cuda', rate=1.0).set_index('part').peak_gb
     assert plan.drop(['precise step', 'random step', 'lora step', 'full step']).max() < 35
     for part, said in [('precise step', 130), ('full step', 170)]:
@@ -15,8 +15,8 @@ def test_readme_states_the_plans_gpu_numbers():
 
 def test_reproduce_full_plan_prints_without_running(tmp_path):
     out = tmp_path/'run'
-    done = subprocess.run([sys.executable, '-m', 'arith_interp.cli', 'reproduce', '--full', '--model', 'llama2-7b-shape',
-                           '--device', 'cuda', '--plan', '--out', str(out)], cwd=ROOT, capture_output=True, text=True,
+    argv = ['reproduce', '--full', '--model', 'llama2-7b-shape', '--device', 'cuda', '--plan', '--out', str(out)]
+    done = subprocess.run([sys.executable, '-m', 'arith_interp.cli', *argv], cwd=ROOT, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert '[plan] llama2-7b-shape, full budget, cuda, 2-byte weights' in done.stdout

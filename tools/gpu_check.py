@@ -5,9 +5,9 @@ Steps (each timed; the JSON is rewritten after every step, so a run cut short ke
              float32 and bfloat16 (SmolLM2's are skipped where its weights are not installed)
   quick      `arith-interp reproduce --quick --device cuda` into a temp --out (never paper/)
   7b-*       a Llama-2-7B-shaped model (32 layers, 32 heads x 128, MLP 11008, vocabulary 32000; `models.shape_model`:
-             random bfloat16 weights built on the GPU, the digit tokenizer) on 32 pairs: path, activation and attribution
-             patching, knockout, one Precise SFT step (10 heads) and one LoRA step: seconds, peak GPU memory, and the
-             peak that `arith_interp.plan` predicts for the same call
+             random bfloat16 weights built on the GPU, the digit tokenizer) on 32 pairs: path, activation and
+             attribution patching, knockout, one Precise SFT step (10 heads) and one LoRA step: seconds, peak GPU
+             memory, and the peak that `arith_interp.plan` predicts for the same call
 Writes one JSON: device, versions, every figure (default benchmarks/gpu.json).
 
   python tools/gpu_check.py                  # on a GPU
@@ -16,8 +16,9 @@ Writes one JSON: device, versions, every figure (default benchmarks/gpu.json).
 On a lent machine (the `device` tool; its python3 has torch but not nnsight, fastcore or this project's pins): run
 `bash tools/gpu_bundle.sh` here once (wheels into .whl/, the data into .gpu_data/, both git-ignored), then one call
 with carry [".whl", ".gpu_data"] and timeout_s 540:
-  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD \
-    ARITH_INTERP_DATA=$PWD/.gpu_data PYTHONUNBUFFERED=1 && python3 tools/gpu_check.py --out $OUT/gpu.json
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl &&
+    export PYTHONPATH=/tmp/site:$PWD ARITH_INTERP_DATA=$PWD/.gpu_data PYTHONUNBUFFERED=1 &&
+    python3 tools/gpu_check.py --out $OUT/gpu.json
 and commit the returned gpu.json as benchmarks/gpu.json (a rerun can --skip the steps already measured).
 """
 import argparse, json, os, subprocess, sys, tempfile, time, platform, traceback
@@ -116,7 +117,7 @@ class Meter:
 
 
 def big_model(device:str, dry:bool, n_pairs:int)->tuple:
-    "The Llama-2-7B-shaped model (scaled down in the dry run) in bfloat16 on `device`, its sizes and 32 pairs on the device"
+    "The Llama-2-7B-shaped model (scaled down in the dry run) in bfloat16 on `device`, its sizes, pairs on the device"
     import torch
     from arith_interp.models import shape_model
     from arith_interp.plan import config_sizes
@@ -128,8 +129,8 @@ def big_model(device:str, dry:bool, n_pairs:int)->tuple:
 
 def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32):
     "Each 7B-shaped step as its own record: build, path, act, atp, knockout, precise SFT step, LoRA step"
-    import torch
     from arith_interp import patching as P
+    from arith_interp.models import hf_module
     from arith_interp.ranking import top_k
     from arith_interp.plan import forward_bytes, backward_bytes, states_gb
     from arith_interp.sft import run_sft, arithmetic_examples
@@ -137,9 +138,10 @@ def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32
     meter, held = Meter(device), {}
     def build():
         held['model'], held['sizes'], held['batch'] = big_model(device, dry, n_pairs)
-        s = held['sizes']
-        return {'sizes': s, 'pairs': len(held['batch']), 'tokens_per_pair': held['batch'].clean.shape[1],
-                'parameters': sum(p.numel() for p in held['model'].parameters())} | meter(lambda: None, states_gb(s, None)['total'])
+        s, model, batch = held['sizes'], hf_module(held['model']), held['batch']
+        found = {'sizes': s, 'pairs': len(batch), 'tokens_per_pair': batch.clean.shape[1],
+                 'parameters': sum(p.numel() for p in model.parameters())}
+        return found | meter(lambda: None, states_gb(s, None)['total'])
     if step(result, '7b-build', build, path)['status'] != 'ok': return
     m, s, b = held['model'], held['sizes'], held['batch']
     rows, seq = len(b), b.clean.shape[1]
@@ -149,7 +151,8 @@ def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32
         step(result, name, lambda: meter(lambda: held.__setitem__(name, fn()), planned), path)
     timed('7b-path', lambda: P.path_patching(m, b, 'logit'), plan_fwd)
     act_rows = min(512, rows * s['n_layers'] * (s['n_heads'] + 1))
-    timed('7b-act', lambda: P.activation_patching(m, b, 'logit'), weights + forward_bytes(s, act_rows, seq, cache=False) / 1e9)
+    act_gb = weights + forward_bytes(s, act_rows, seq, cache=False) / 1e9
+    timed('7b-act', lambda: P.activation_patching(m, b, 'logit'), act_gb)
     timed('7b-atp', lambda: P.attribution_patching(m, b, 'logit'), weights + backward_bytes(s, rows, seq) / 1e9)
     ranking = held.get('7b-path')
     heads = top_k(ranking, 10, ('head',)) if ranking is not None else [f'a0.h{h}' for h in range(min(10, s['n_heads']))]
@@ -177,8 +180,8 @@ def main(argv=None)->int:
         print('gpu_check: no CUDA device here; use --dry-run on a CPU', file=sys.stderr)
         return 2
     path = Path(a.out or (Path(tempfile.mkdtemp())/'gpu_dry.json' if a.dry_run else ROOT/'benchmarks'/'gpu.json'))
-    result = {'check': 'tools/gpu_check.py', 'dry_run': a.dry_run, 'started': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
-              'steps': {}}
+    started = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+    result = {'check': 'tools/gpu_check.py', 'dry_run': a.dry_run, 'started': started, 'steps': {}}
     result |= environment(device)
     save(result, path)
     start = time.perf_counter()
