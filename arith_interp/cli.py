@@ -669,7 +669,7 @@ def cli_reproduce(argv:list[str]|None=None)->int:
 # %% ../nbs/19_cli.ipynb #2f4c4f52
 def plan_gate(args)->bool:
     "Print the plan of a `reproduce` run that needs one; refuse one that does not fit (before any work); True with --plan"
-    from arith_interp.plan import study_plan, needs_plan, show_plan, check_plan, free_gb
+    from arith_interp.plan import study_plan, needs_plan, show_plan, check_plan
     if args.remote is True: return False
     plan = study_plan(args.model, args.budget, args.device)
     if not (args.plan or needs_plan(args.model, args.budget, plan.seconds.sum())): return False

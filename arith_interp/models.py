@@ -285,6 +285,14 @@ def shape_config(name:str='llama2-7b-shape', # a key of `SHAPES`
                        num_key_value_heads=s['n_kv_heads'], head_dim=s['d_model'] // s['n_heads'],
                        max_position_embeddings=4096, tie_word_embeddings=False, attn_implementation='eager')
 
+def _check_fits(name:str, config, device:torch.device, dtype:torch.dtype):
+    "Refuse, before allocating, weights of `config` that exceed the free memory of `device`"
+    with torch.device('meta'): n = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+    need, free = n * torch.finfo(dtype).bits / 8 / 1e9, free_gb(device)
+    if free is not None and need > free:
+        raise ValueError(f"model {name!r}: its {dtype} weights need {need:.1f} GB and {device} has {free:.1f} GB free; "
+                         "use a GPU (--device cuda), smaller sizes, or plan only (reproduce --plan)")
+
 def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
                 device:str|None=None, # None: cuda if available, else cpu
                 dtype=None, # None: float32 on CPU, bfloat16 on accelerators
@@ -293,11 +301,12 @@ def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
                 **sizes, # scale it down (see `shape_config`)
                )->TransformersModel:
     "Shape model `name` with seeded random weights built directly on `device`, the digit tokenizer, wrapped for nnsight"
-    device = get_device(device)
+    device, config = get_device(device), shape_config(name, **sizes)
     dtype = _dtype(dtype, device)
+    _check_fits(name, config, device, dtype)
     torch.manual_seed(seed)
     with torch.device(device):
-        hf = AutoModelForCausalLM.from_config(shape_config(name, **sizes), dtype=dtype).eval()
+        hf = AutoModelForCausalLM.from_config(config, dtype=dtype).eval()
     if dtype != torch.float32: float32_logits(hf)
     return tag_model(TransformersModel(hf, tokenizer=digit_tokenizer()), name, remote)
 

@@ -17,7 +17,7 @@ from .reproduce import Budget, BUDGETS
 __all__ = ['TRAIN_METHODS', 'PAIR_TOKENS', 'COT_PROMPT', 'SFT_SEQ', 'WHOLE_SET', 'MATH_SETS', 'GENERAL_SETS', 'CHOICES',
            'LONG_RUN_S', 'model_config', 'config_sizes', 'forward_bytes', 'backward_bytes', 'lora_per_rank',
            'trained_params', 'states_gb', 'stage_parts', 'measure_rate', 'study_plan', 'stage_summary', 'needs_plan',
-           'free_gb', 'PlanError', 'check_plan', 'show_plan', 'gpu_memory_table', 'gpu_memory_markdown']
+           'PlanError', 'check_plan', 'show_plan', 'gpu_memory_table', 'gpu_memory_markdown']
 
 # %% ../nbs/15_plan.ipynb #ac0a1d0c
 def model_config(name:str): # 'tiny[-arch]', an embedded name, a shape model, a folder or a Hub id
@@ -201,16 +201,6 @@ def needs_plan(name:str, budget:str, seconds:float)->bool:
     "True if a run of model `name` under `budget` estimated at `seconds` prints its plan first"
     local = is_tiny(name) or name in EMBEDDED
     return budget == 'full' or not local or seconds > LONG_RUN_S
-
-def free_gb(device:str|None=None)->float|None:
-    "Free memory (GB) of `device`: CUDA's free memory, else the machine's available memory (None if unknown)"
-    device = get_device(device)
-    if device.type == 'cuda':
-        return torch.cuda.mem_get_info(device)[0] / 1e9 if torch.cuda.is_available() else None
-    try: lines = open('/proc/meminfo').read().splitlines()
-    except OSError: return None
-    found = [l for l in lines if l.startswith('MemAvailable:')]
-    return int(found[0].split()[1]) * 1024 / 1e9 if found else None
 
 class PlanError(ValueError):
     "The plan's peak memory exceeds the device's free memory"
