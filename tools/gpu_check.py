@@ -114,6 +114,7 @@ class Meter:
         out = {'seconds': round(time.perf_counter() - start, 3)}
         if cuda: out['peak_gb'] = round(torch.cuda.max_memory_allocated() / 1e9, 3)
         if planned_gb is not None: out['plan_gb'] = round(planned_gb, 3)
+        if planned_gb is not None and out.get('peak_gb'): out['plan_over_peak'] = round(planned_gb / out['peak_gb'], 3)
         return out
 
 
