@@ -25,7 +25,10 @@ def model_config(name:str): # 'tiny[-arch]', an embedded name, a shape model, a 
     if name in SHAPES: return shape_config(name)
     if is_tiny(name):
         return tiny_config(name.split('-', 1)[1] if '-' in name else 'llama', vocab_size=len(digit_tokenizer()))
-    return AutoConfig.from_pretrained(str(embedded_weights(name) if name in EMBEDDED else name))
+    try: return AutoConfig.from_pretrained(str(embedded_weights(name) if name in EMBEDDED else name))
+    except OSError as error:
+        raise ValueError(f"cannot read the config of model {name!r} ({str(error).splitlines()[0]}); a gated Hub model "
+                         "needs `hf auth login`; `--model llama2-7b-shape` plans Llama-2-7B's shape offline") from None
 
 def config_sizes(config)->dict:
     "The sizes `sft.llama_params` takes, read from an HF `config`"
