@@ -228,7 +228,7 @@ def show_plan(plan:pd.DataFrame, free:float|None=None)->str:
             + ('unknown' if free is None else f'{free:.1f} GB'))
     cols = ['stage', 'part', 'weights_gb', 'activations_gb', 'gradients_gb', 'optimizer_gb', 'peak_gb', 'seconds']
     table = plan[cols]
-    total = f"[plan] peak {plan.peak_gb.max():.1f} GB; estimated {plan.seconds.sum() / 60:.1f} min (a lower bound)"
+    total = f"[plan] peak {plan.peak_gb.max():.1f} GB; estimated {plan.seconds.sum() / 60:.1f} min (per stage within ~3x)"
     return '\n'.join([head, table.round(2).to_string(index=False), total])
 
 # %% ../nbs/15_plan.ipynb #67646195
