@@ -19,7 +19,7 @@ __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED',
            'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser',
            'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'sft_study_folder',
            'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser',
-           'cli_reproduce', 'usage', 'main']
+           'cli_reproduce', 'plan_gate', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -714,6 +714,9 @@ def reproduce_parser()->argparse.ArgumentParser:
                         help='recompute this stage, its cached per-run results included (repeatable)')
     parser.add_argument('--only', action='append', default=None, metavar='STAGE',
                         help='run only this stage (repeatable)')
+    parser.add_argument('--plan', action='store_true', help='print the plan (memory per stage, time) and stop')
+    parser.add_argument('--ignore-plan', action='store_true',
+                        help="run even if the plan's peak memory exceeds the device's free memory")
     add_model_args(parser)
     add_data_arg(parser)
     add_seed_arg(parser)
@@ -740,6 +743,7 @@ def cli_reproduce(argv:list[str]|None=None)->int:
     check_model_source(args.model, args.remote)
     out = Path(args.out) if args.out else default_study_folder(args.model, args.budget, args.seed)
     check_study_folder(out, args.model, args.budget, args.seed, args.overwrite)
+    if plan_gate(args): return 0
     lock_output(out)
     data = data_folder(args.data).resolve()
     run = Run(args.model, out, BUDGETS[args.budget], args.seed, args.device, args.remote, data_root=str(data),
@@ -751,6 +755,19 @@ def cli_reproduce(argv:list[str]|None=None)->int:
     print(times.to_string(index=False))
     print(f'this invocation: {time.perf_counter() - started:.0f} s')
     return 0
+
+# %% ../nbs/19_cli.ipynb #2f4c4f52
+def plan_gate(args)->bool:
+    "Print the plan of a `reproduce` run that needs one; refuse one that does not fit (before any work); True with --plan"
+    from arith_interp.plan import study_plan, needs_plan, show_plan, check_plan
+    if args.remote is True: return False
+    plan = study_plan(args.model, args.budget, args.device)
+    if not (args.plan or needs_plan(args.model, args.budget, plan.seconds.sum())): return False
+    free = free_gb(args.device)
+    print(show_plan(plan, free), flush=True)
+    if args.plan: return True
+    check_plan(plan, free, args.ignore_plan)
+    return False
 
 # %% ../nbs/19_cli.ipynb #2fef1528
 COMMANDS = {

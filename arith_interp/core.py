@@ -10,9 +10,9 @@ import numpy as np, pandas as pd, torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['PANDAS_DISPLAY', 'check_choice', 'set_seed', 'get_device', 'in_test', 'progress', 'package_checkout', 'proj_root',
-           'cache_root', 'cache_dir', 'data_dir', 'project_relative', 'wide_tables', 'atomic_write', 'save_json',
-           'load_json', 'usual_mode', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256',
+__all__ = ['PANDAS_DISPLAY', 'check_choice', 'set_seed', 'get_device', 'free_gb', 'in_test', 'progress', 'package_checkout',
+           'proj_root', 'cache_root', 'cache_dir', 'data_dir', 'project_relative', 'wide_tables', 'atomic_write',
+           'save_json', 'load_json', 'usual_mode', 'versions', 'provenance', 'save_table', 'load_table', 'file_sha256',
            'check_finite']
 
 # %% ../nbs/00_core.ipynb #cb0a0805
@@ -40,6 +40,18 @@ def get_device(device:str|None=None)->torch.device: # None picks cuda, then mps,
     if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available():
         return torch.device('mps')
     return torch.device('cpu')
+
+# %% ../nbs/00_core.ipynb #c9ef33a7
+def free_gb(device:str|None=None)->float|None: # None: the best available
+    "Free memory (GB) of `device`: CUDA's free memory, else the machine's available memory (None if unknown)"
+    device = get_device(device)
+    if device.type == 'cuda':
+        return torch.cuda.mem_get_info(device)[0] / 1e9 if torch.cuda.is_available() else None
+    if device.type != 'cpu': return None
+    try: lines = Path('/proc/meminfo').read_text().splitlines()
+    except OSError: return None
+    found = [line for line in lines if line.startswith('MemAvailable:')]
+    return int(found[0].split()[1]) * 1024 / 1e9 if found else None
 
 # %% ../nbs/00_core.ipynb #f2147530
 def in_test()->bool:

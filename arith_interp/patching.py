@@ -27,7 +27,8 @@ def logit_stats(logits:torch.Tensor, # [..., B, V] logits at the last position
                 answer:torch.Tensor, # [B] answer token ids
                 corrupt_answer:torch.Tensor, # [B] counterfactual answer token ids
                )->torch.Tensor:
-    "`[..., B, 3]`: answer logit, logit difference (answer − counterfactual answer), answer probability"
+    "`[..., B, 3]` float32: answer logit, logit difference (answer − counterfactual answer), answer probability"
+    logits = logits.float()   # bfloat16 logits: the log-sum-exp and the differences accumulate in float32
     def logit_of(ids): return logits.gather(-1, ids.to(logits.device).expand(logits.shape[:-1])[..., None])[..., 0]
     answer_logit = logit_of(answer)
     probability = (answer_logit - logits.logsumexp(-1)).exp()
@@ -57,8 +58,8 @@ def metric_score(metric:str, # 'logit', 'logit_diff' or 'prob'
 
 # %% ../nbs/06_patching.ipynb #522fef36
 def fwd_kw(ids:torch.Tensor, mask:torch.Tensor, **kw)->dict:
-    "Forward keyword arguments for token `ids` with attention `mask` (explicit positions, last logits only)"
-    return dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1, **kw)
+    "Forward keyword arguments for token `ids` with attention `mask` (explicit positions, last logits only, no KV cache)"
+    return dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask), logits_to_keep=1, use_cache=False) | kw
 
 @dataclass
 class ActivationCache:
@@ -329,16 +330,17 @@ def linear_rows(linear, # a bias-free linear module (an nnsight envoy inside a t
     pick = (lambda y: y) if rows is None else (lambda y: y[:, rows.to(like.device)])
     return torch.cat([pick(linear(eye[i:i + chunk])) for i in range(0, n_in, chunk)]).T
 
-def _readout(model, resid, answer, corrupt_answer, full:bool, chunk:int=8)->torch.Tensor:
-    "Stats `[C, B, 3]` of final residuals `resid [C, B, d]` through the model's final norm and unembedding modules; `full=False` uses two unembedding rows per pair (prob = NaN)"
+def _readout(model, resid, answer, corrupt_answer, full:bool, chunk:int=8, dtype=None)->torch.Tensor:
+    "Stats `[C, B, 3]` of final residuals `resid [C, B, d]` through the model's final norm and unembedding modules; `full=False` uses two unembedding rows per pair (prob = NaN); a float32 `resid` of a `dtype` model is normed in float32"
     norm, unembed = norm_site(model), unembed_site(model)
+    dtype = dtype or resid.dtype   # the unembedding's input dtype
     if full:
-        return torch.cat([logit_stats(unembed(norm(r)), answer, corrupt_answer) for r in resid.split(chunk)])
+        return torch.cat([logit_stats(unembed(norm(r).to(dtype)), answer, corrupt_answer) for r in resid.split(chunk)])
     normed = norm(resid)
-    token_rows = linear_rows(unembed, normed.shape[-1], normed, torch.cat([answer, corrupt_answer]))
+    token_rows = linear_rows(unembed, normed.shape[-1], normed.to(dtype), torch.cat([answer, corrupt_answer]))
     answer_rows, corrupt_rows = token_rows.split(len(answer))
-    answer_logit = (normed * answer_rows).sum(-1)
-    corrupt_logit = (normed * corrupt_rows).sum(-1)
+    answer_logit = (normed.float() * answer_rows.float()).sum(-1)   # dot products accumulate in float32
+    corrupt_logit = (normed.float() * corrupt_rows.float()).sum(-1)
     return torch.stack([answer_logit, answer_logit - corrupt_logit, torch.full_like(answer_logit, float('nan'))], -1)
 
 def _head_out_weights(model, layers, like:torch.Tensor)->dict:
@@ -353,7 +355,7 @@ def _writes(model, comps, z, mlp, out_weights:dict)->torch.Tensor:
         if c.head is None:
             return mlp[:, c.layer]
         cols = head_slice(s, c.head)
-        return z[:, c.layer, cols] @ out_weights[c.layer][:, cols].T.to(z.dtype)
+        return z[:, c.layer, cols] @ out_weights[c.layer][:, cols].T.to(z.dtype)   # float32 z: a float32 product
     return torch.stack([write(c) for c in comps])
 
 # %% ../nbs/06_patching.ipynb #ef71320a
@@ -381,12 +383,14 @@ def _direct_effects(model, batch, comps:list, corrupt:ActivationCache, full:bool
     "Clean forward; [patched stats [C, B, 3], clean stats [B, 3]] read out inside it from the cached writes"
     with model.trace(**fwd_kw(batch.clean, batch.mask)):
         clean = _read_activations(model, batch)
-        corrupt_z = corrupt.z.to(clean.z.device, clean.z.dtype)
-        corrupt_mlp = corrupt.mlp.to(clean.mlp.device, clean.mlp.dtype)
+        corrupt_z = corrupt.z.to(clean.z.device, torch.float32)
+        corrupt_mlp = corrupt.mlp.to(clean.mlp.device, torch.float32)
         out_weights = _head_out_weights(model, [c.layer for c in comps if c.head is not None], clean.z)
-        delta = _writes(model, comps, corrupt_z, corrupt_mlp, out_weights) - _writes(model, comps, clean.z, clean.mlp, out_weights)
-        patched = _readout(model, clean.resid + delta, batch.answer, batch.corrupt_answer, full)
-        clean_stats = _readout(model, clean.resid[None], batch.answer, batch.corrupt_answer, full)[0]
+        clean_writes = _writes(model, comps, clean.z.float(), clean.mlp.float(), out_weights)
+        delta = _writes(model, comps, corrupt_z, corrupt_mlp, out_weights) - clean_writes   # float32: a small write
+        resid, dtype = clean.resid.float(), clean.resid.dtype                               # is not lost in a 16-bit sum
+        patched = _readout(model, resid + delta, batch.answer, batch.corrupt_answer, full, dtype=dtype)
+        clean_stats = _readout(model, resid[None], batch.answer, batch.corrupt_answer, full, dtype=dtype)[0]
         out = nnsight.save([patched, clean_stats])
     return out
 

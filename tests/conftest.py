@@ -5,6 +5,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: takes minutes on CPU; skipped unless --runslow')
+    config.addinivalue_line('markers', 'cuda: also runs on a GPU with ARITH_INTERP_TEST_DEVICE=cuda (tools/gpu_check.py: -m cuda)')
 
 def pytest_collection_modifyitems(config, items):
     if config.getoption('--runslow'): return
