@@ -5,8 +5,13 @@ ROOT = pathlib.Path(__file__).parents[1]
 PAPER = ROOT/'paper'
 FIGURES = ['fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 'fig_op_overlap', 'fig_mlp_cosine', 'fig_logit_lens',
            'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks']   # reproduce's stages
-STUDY_FIGURES = ['fig_sft_tradeoff', 'fig_sft_curves']   # from the published Precise SFT study (`arith-interp sft-study --publish`)
-STUDY = ('sft_study.meta.json', 'sft_study_contrasts.meta.json', 'sft_study_lr.meta.json', 'sft_study_curves.meta.json')   # `arith-interp sft-study --publish`
+STUDY_FIGURES = ['fig_sft_select', 'fig_sft_curves']   # from the published Precise SFT selection study (`arith-interp sft-study --publish`)
+STUDY = tuple(n.removesuffix('.gz').removesuffix('.csv') + '.meta.json' for n in
+              ('sft_select.csv', 'sft_select_contrasts.csv', 'sft_select_components.csv', 'sft_select_predictions.csv.gz',
+               'sft_select_lr.csv', 'sft_select_graft.csv', 'sft_select_curves.csv'))   # `arith-interp sft-study --publish`
+STUDY_NOTEBOOKS = ('99c_fig_sft_select.ipynb', '99d_fig_sft_curves.ipynb')
+
+def published()->bool: return (PAPER/'data'/'sft_select.csv').exists()
 
 def metas(): return {p.name: json.loads(p.read_text()) for p in sorted((PAPER/'data').glob('*.meta.json'))}
 def is_reference(m:dict)->bool: return 'source' in m and 'model' not in m     # the paper's own numbers, not a run of ours
@@ -27,19 +32,36 @@ def test_one_model_one_seed_one_budget():
     assert not no_budget, f'tables without the run budget (written outside `arith-interp reproduce`): {no_budget}'
 
 def test_the_published_sft_study():
-    "The Precise SFT study's tables: all four, one budget (sft-cpu), the stages' model and seed"
+    "The selection study's tables: all or none; when published, one budget (select-cpu) and the stages' model and seed"
     study = {n: m for n, m in metas().items() if n in STUDY}
+    if not published():
+        assert not study, f'part of the selection study is published: {sorted(study)}'
+        return
     assert sorted(study) == sorted(STUDY), sorted(study)
     stage_model = {(m['model'], m['seed']) for n, m in metas().items() if n not in STUDY and m.get('budget') is not None}
     assert {(m['model'], m['seed']) for m in study.values()} == stage_model
-    assert {m['budget']['name'] for m in study.values()} == {'sft-cpu'}
+    assert {m['budget']['name'] for m in study.values()} == {'select-cpu'}
+
+def test_study_figure_notebooks_run_once_published():
+    "99c/99d are skipped by nbdev_test (front matter skip_exec) exactly while the study's tables are not published"
+    for name in STUDY_NOTEBOOKS:
+        nb = json.loads((ROOT/'nbs'/name).read_text())
+        first = ''.join(nb['cells'][0]['source']) if nb['cells'][0]['cell_type'] == 'raw' else ''
+        assert ('skip_exec: true' in first) == (not published()), name
+
+def test_no_study_from_the_five_head_table():
+    "The 5-head study read a multi-operation ranking as one: its tables and figures are gone from paper/"
+    old = [p.name for p in (PAPER/'data').glob('sft_study*')] + [p.name for p in (PAPER/'figures').glob('fig_sft_tradeoff*')]
+    assert not old, old
 
 def test_every_figure_and_the_report():
-    for f in FIGURES + STUDY_FIGURES:
+    figures = FIGURES + (STUDY_FIGURES if published() else [])
+    for f in figures:
         assert (PAPER/'figures'/f'{f}.png').exists() and (PAPER/'figures'/f'{f}.pdf').exists(), f
-    report = (PAPER/'REPORT.md').read_text()
-    assert 'not run' not in report.split('| topic |')[1], 'a claim of the committed report was not run'
-    for f in FIGURES + STUDY_FIGURES: assert f'figures/{f}.png' in report, f
+    rows = (PAPER/'REPORT.md').read_text().split('| topic |')[1].splitlines()
+    not_run = [r for r in rows if '**not run**' in r]
+    assert all('missing: sft_select' in r for r in not_run) and (published() or not_run), not_run   # only the unpublished study
+    for f in figures: assert f'figures/{f}.png' in (PAPER/'REPORT.md').read_text(), f
 
 def test_stage_times_recorded():
     t = pd.read_csv(PAPER/'stage_times.csv')
