@@ -84,14 +84,15 @@ def test_ungrouped_copy_is_the_same_model(setup):
 
 @pytest.mark.parametrize('receiver', ['a1.h2<q>', 'a1.h3<k>', 'a2.h0<v>', 'a2.h1<k>', 'm1', 'logits'])
 @pytest.mark.parametrize('metric', ['logit_diff', 'prob'])
-def test_exact_matches_brute_force(setup, receiver, metric):
-    "Every edge into q, k (GQA, per query head), v, MLP and logit receivers: one batched forward = one hooked forward per edge"
+@pytest.mark.parametrize('fast', [True, False])
+def test_exact_matches_brute_force(setup, receiver, metric, fast):
+    "Every edge into q, k (GQA, per query head), v, MLP and logit receivers: one batched forward (plain torch from the receiver's layer, or an nnsight trace) = one hooked forward per edge"
     m, b = setup
     hf = ungrouped(hf_module(m))
     clean, clean_logits = run_nodes(hf, b.clean, b.mask)
     corrupt, corrupt_logits = run_nodes(hf, b.corrupt, b.mask)
     cs, ks = (logit_stats(x, b.answer, b.corrupt_answer) for x in (clean_logits, corrupt_logits))
-    tab = E.edge_patching(m, b, receiver, metric=metric)
+    tab = E.edge_patching(m, b, receiver, metric=metric, fast=fast)
     assert len(tab) > 1
     for edge, sender, score in zip(tab.edge, tab.sender, tab.score):
         ref = metric_score(metric, brute_force(hf, b, sender, receiver, clean, corrupt), cs, ks)
