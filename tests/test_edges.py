@@ -160,3 +160,27 @@ def test_bad_input_fails_before_work(setup, tmp_path):
                                      '"nodes": {}, "edges": {"m2->a0.h0<q>": {"score": 1, "in_graph": true}}}')
     with pytest.raises(ValueError, match='not in a 3-layer'):
         E.read_graph(tmp_path/'bad.json')
+
+
+def test_cli_circuit(tmp_path):
+    "arith-interp circuit writes edges.csv (the edges into --receivers) and graph.json (every edge); bad input exits 2 first"
+    import contextlib, io, json
+    from arith_interp.cli import main
+    from arith_interp.data import write_jsonl
+    m = tiny_model()
+    write_jsonl(make_pairs(m.tokenizer, ops=('+',), n=4, cf='resample', seed=0), tmp_path/'p.jsonl')
+    args = ['circuit', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--steps', '2', '--receivers', 'a1.h3,m1']
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        assert main(args + ['--method', 'eap-ig', '--out', str(tmp_path/'ig')]) == 0
+        assert main(args + ['--method', 'exact', '--out', str(tmp_path/'ex')]) == 0
+        assert main(args + ['--method', 'eap', '--out', str(tmp_path/'ig')]) == 2              # exists: --overwrite
+        assert main(['circuit', '--model', 'tiny', '--pairs', str(tmp_path/'p.jsonl'), '--receivers', 'a9.h0',
+                     '--out', str(tmp_path/'bad')]) == 2
+    assert 'outside the model' in err.getvalue() and not (tmp_path/'bad'/'edges.csv').exists()
+    import pandas as pd
+    tab = pd.read_csv(tmp_path/'ig'/'edges.csv')
+    assert list(tab.columns[:6]) == ['edge', 'sender', 'receiver', 'channel', 'score', 'n_pairs']
+    assert len(tab) == 3 * 6 + 10 and set(tab.receiver) == {'a1.h3', 'm1'}
+    g = json.loads((tmp_path/'ex'/'graph.json').read_text())
+    assert len(g['edges']) == 110 and g['cfg']['n_layers'] == 2
+    assert E.read_graph(tmp_path/'ig'/'graph.json').scores.abs().sum() > 0
