@@ -662,7 +662,7 @@ def cli_reproduce(argv:list[str]|None=None)->int:
     print(f'this invocation: {time.perf_counter() - started:.0f} s')
     return 0
 
-# %% ../nbs/19_cli.ipynb #74ec2419
+# %% ../nbs/19_cli.ipynb #cb3f9ec0
 def circuit_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp circuit`"
     from arith_interp.edges import EDGE_METHODS, IG_KINDS
@@ -698,7 +698,7 @@ def _check_circuit_args(args)->list[Path]:
     check_file(args.pairs, '--pairs')
     return check_outputs(planned_files(out/'edges.csv') + [out/'graph.json'], args.overwrite)
 
-# %% ../nbs/19_cli.ipynb #308d3934
+# %% ../nbs/19_cli.ipynb #cadc65c0
 def cli_circuit(argv:list[str]|None=None)->int:
     "arith-interp circuit: score edges; write DIR/edges.csv and DIR/graph.json"
     from arith_interp.models import load, check_model_source

@@ -307,7 +307,7 @@ def write_report(run)->list[Path]:
         f.write(render_report(CLAIMS, run.out, run.model_name, run.config()['budget']))
     return [p]
 
-# %% ../nbs/13_report.ipynb #d9816b37
+# %% ../nbs/13_report.ipynb #af608af8
 def check_circuit_80(data):
     "holds if at most 5% of the edges (EAP-IG top-n, pruned) reach MIB faithfulness f >= 0.8; partly if at most 20%"
     s = _t(data, 'circuit_summary.csv').iloc[0]
