@@ -50,7 +50,11 @@ class Graph:
                     d_model=self.d_model)
 
 def graph_of(model)->Graph:
-    "An empty `Graph` of `model`"
+    "An empty `Graph` of `model`; an error for attention this module does not recompute (q/k norms)"
+    hf = hf_module(model)
+    if hasattr(hf_module(attn_site(hf, 0)), 'q_norm'):
+        raise ValueError(f"edges: {hf.config.model_type} attention normalises queries and keys (q_norm/k_norm), which "
+                         "the per-head recomputation here does not do; use a Llama-style model (llama, mistral, qwen2)")
     s = spec(model)
     return Graph(s.n_layers, s.n_heads, s.d_model)
 
