@@ -330,7 +330,7 @@ def _heads(hf, layer:int, x:torch.Tensor, rope:tuple, mask, scaling:float, patch
     s, names, block = spec(hf), arch(hf), block_site(hf, layer)
     norm = module(block, getattr(names, 'attn_in', 'input_layernorm'))
     normed = norm(x)
-    groups = torch.tensor([s.kv_group(h) for h in range(s.n_heads)])
+    groups = torch.tensor([s.kv_group(h) for h in range(s.n_heads)], device=x.device)
     pick = lambda i: normed[:, :, i] if x.dim() == 5 else normed
     qkv = [_project(block, getattr(names, c), pick(i), slice(None) if c == 'q' else groups, s) for i, c in enumerate(CHANNELS)]
     if patch is not None:
@@ -562,7 +562,7 @@ def edge_attribution(model, # nnsight model (runs locally: gradients)
             rope, mask, clean, cf = _runs(model, g, batch, rows)
             points = _ig_points(g, method, ig, steps, clean, cf)
             grads = _mean_grads(model, g, batch, rows, points, metric, stats, rope, mask)
-            g.scores += torch.einsum('btsd,btrd->sr', cf - clean, grads).detach() * real
+            g.scores += torch.einsum('btsd,btrd->sr', cf - clean, grads).detach().float().cpu() * real
     table = edge_table(model, g, idx, method, metric, len(batch), seed)
     return (table, g) if return_graph else table
 
@@ -666,8 +666,8 @@ class _Circuit(Receivers):
     def __init__(self, g:Graph, circuit:Graph, cf:torch.Tensor):
         super().__init__(g)
         self.cf, self.per_layer = cf, 3 * g.n_heads + 1
-        self.keep = (real_edges(g) & circuit.in_graph).to(cf.dtype)
-        self.drop = (real_edges(g) & ~circuit.in_graph).to(cf.dtype)
+        self.keep = (real_edges(g) & circuit.in_graph).to(cf.device, cf.dtype)
+        self.drop = (real_edges(g) & ~circuit.in_graph).to(cf.device, cf.dtype)
     def _patched(self, resid, outs, receivers:slice)->torch.Tensor:
         "Inputs `[B, T, r, d]`: from the counterfactual sum plus kept edges' changes, or from `resid` minus dropped ones (the sparser)"
         n = sum(o.shape[2] for o in outs)
