@@ -320,7 +320,7 @@ def check_circuit_80(data):
 def check_circuit_vs_nodes(data):
     "holds if the edge circuit is more faithful than the node circuit with as many edges at every size tried; partly if at some"
     t = _t(data, 'circuit_node_vs_edge.csv')
-    parts = [f"top {r.k_percent:g}% nodes: f {r.f_node:.2f} vs {int(r.n_edges)} top edges: f {r.f_edge:.2f}" for r in t.itertuples()]
+    parts = [f"top {r.k_percent:g}% nodes: f {r.f_node:.3f} vs {int(r.n_edges)} top edges: f {r.f_edge:.3f}" for r in t.itertuples()]
     wins = int((t.f_edge > t.f_node).sum())
     ours = '; '.join(parts) + f" (n={int(t.n_pairs.iloc[0])} pairs)"
     return ours, 'holds' if wins == len(t) else 'partly' if wins else 'does not hold'
