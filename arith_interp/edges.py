@@ -688,12 +688,62 @@ class _Circuit(Receivers):
     def logits(self, resid, outs):
         return self._patched(resid, outs, slice(-1, None))[:, :, 0]
 
-def circuit_stats(model, # nnsight model (local)
+def _circuit_heads(model, layer:int, circuit:_Circuit, outs:list)->torch.Tensor:
+    "Replace layer `layer`'s o_proj input by its heads recomputed from the circuit's receiver inputs (in a trace); their writes `[B, T, H, d]`"
+    s, names, block = spec(model), arch(model), block_site(model, layer)
+    norm = module(block, getattr(names, 'attn_in', 'input_layernorm'))
+    normed = norm(circuit.heads(layer, norm.input, outs))                    # [B, T, 3, H, d]
+    kw = attn_site(model, layer).inputs[1]
+    heads, groups = torch.arange(s.n_heads), torch.tensor([s.kv_group(h) for h in range(s.n_heads)])
+    def project(i, c, rows):
+        out = module(block, getattr(names, c))(normed[:, :, i])                # every head's input through the projection
+        return out.view(*out.shape[:3], -1, s.d_head)[:, :, heads, rows].transpose(1, 2)
+    q, k, v = project(0, 'q', heads), project(1, 'k', groups), project(2, 'v', groups)
+    cos, sin = (t[:, None] for t in kw['position_embeddings'])
+    mask = kw.get('attention_mask')
+    z = _attend(q, k, v, cos, sin, mask, _scaling(model, layer)).transpose(1, 2)   # [B, T, H, d_head]
+    site = head_site(model, layer)
+    site.input[...] = z.flatten(2).to(site.input.dtype)
+    w_out = linear_rows(site, s.n_heads * s.d_head, z).view(s.d_model, s.n_heads, s.d_head)
+    return torch.einsum('bthe,dhe->bthd', z, w_out)
+
+def _traced_circuit(model, batch, g:Graph, circuit:_Circuit)->torch.Tensor:
+    "Stats `[B, 3]` of one traced forward with every edge outside the circuit counterfactual"
+    with model.trace(**fwd_kw(batch.clean, batch.mask)):
+        outs = [embed_site(model).output[:, :, None]]
+        for layer in range(g.n_layers):
+            outs.append(_circuit_heads(model, layer, circuit, outs))
+            site = mlp_in_site(model, layer)
+            site.input = circuit.mlp(layer, site.input, outs)
+            outs.append(mlp_site(model, layer).output[:, :, None])
+        final = norm_site(model)
+        final.input = circuit.logits(final.input, outs)
+        stats = logit_stats(model.output.logits[:, -1], batch.answer, batch.corrupt_answer).save()
+    return stats
+
+def _circuit_stats_traced(model, batch, circuits:list, remote)->torch.Tensor:
+    "Stats `[C, B, 3]` of `circuits` through nnsight (one traced forward each; runs under `remote`)"
+    g = graph_of(model)
+    with torch.no_grad(), model.session(remote=remote):
+        corrupt = node_cache(model, batch, 'corrupt')
+        cf = sender_outputs(g, corrupt, list(range(g.n_senders))).permute(1, 2, 0, 3)
+        stats = nnsight.save(torch.stack([_traced_circuit(model, batch, g, _Circuit(g, c, cf)) for c in circuits]))
+    return stats
+
+def circuit_stats(model, # nnsight model
                   batch, # PairBatch
                   circuits:list, # Graphs whose `in_graph` are the circuits
-                  batch_size:int=8, # pairs per forward
+                  batch_size:int=8, # pairs per forward (local fast path)
+                  remote=None, # False, 'local' or True; None: the model's default
+                  fast:bool|None=None, # plain torch (local only); None: when local
                  )->torch.Tensor:
     "Stats `[C, B, 3]` of the clean prompts with every edge outside circuit c counterfactual"
+    remote = default_remote(model, remote)
+    fast = remote is False if fast is None else fast
+    if fast and remote is not False:
+        raise ValueError("fast=True (plain torch) runs locally only; use remote=False or fast=False")
+    if not fast:
+        return _circuit_stats_traced(model, batch, circuits, remote)
     g = graph_of(model)
     out = []
     for part in progress(_chunks(len(batch), batch_size), desc='circuits'):
@@ -711,13 +761,15 @@ def faithfulness(model, # nnsight model (local)
                  batch, # PairBatch
                  circuits:list, # Graphs whose `in_graph` are the circuits
                  metric:str='logit_diff', # 'logit', 'logit_diff' or 'prob'
-                 batch_size:int=8, # pairs per forward
+                 batch_size:int=8, # pairs per forward (local fast path)
+                 remote=None, # False, 'local' or True; None: the model's default
+                 fast:bool|None=None, # plain torch (local only); None: when local
                 )->pd.DataFrame:
     "One row per circuit: edges, nodes, metric value m and faithfulness f = (m − m(∅)) / (m(full) − m(∅))"
     check_choice('metric', metric, METRICS)
     g = graph_of(model)
     ends = [Graph(**g.cfg, in_graph=real_edges(g)), Graph(**g.cfg)]
-    stats = circuit_stats(model, batch, ends + list(circuits), batch_size)
+    stats = circuit_stats(model, batch, ends + list(circuits), batch_size, remote, fast)
     values = metric_value(metric, stats, stats[0], stats[1]).tolist()
     full, empty = values[:2]
     return pd.DataFrame([dict(edges=int(c.in_graph.sum()), nodes=int(nodes_in_graph(c).sum()), m=v,

@@ -184,3 +184,17 @@ def test_cli_circuit(tmp_path):
     g = json.loads((tmp_path/'ex'/'graph.json').read_text())
     assert len(g['edges']) == 110 and g['cfg']['n_layers'] == 2
     assert E.read_graph(tmp_path/'ig'/'graph.json').scores.abs().sum() > 0
+
+
+def test_circuit_evaluation_traced_matches_plain(setup):
+    "Circuit evaluation through nnsight (remote=False traced, and remote='local') = the plain-torch forward"
+    m, b = setup
+    g = E.graph_of(m)
+    _, scored = E.edge_attribution(m, b, 'eap', return_graph=True)
+    circuits = [E.top_n(scored, n) for n in (5, 40, 200)] + [E.greedy(scored, 60), E.Graph(**g.cfg, in_graph=E.real_edges(g))]
+    plain = E.circuit_stats(m, b, circuits, batch_size=4)
+    traced = E.circuit_stats(m, b, circuits, fast=False)
+    local = E.circuit_stats(m, b, circuits, remote='local')
+    assert (plain - traced)[..., :2].abs().max() <= 1e-5 and (traced - local).abs().max() <= 1e-5
+    fa = E.faithfulness(m, b, circuits[:2], remote='local')
+    assert (fa.f.values - E.faithfulness(m, b, circuits[:2]).f.values).__abs__().max() <= 1e-4
