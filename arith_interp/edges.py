@@ -13,7 +13,8 @@ from .core import *
 from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
-from .patching import METRICS, logit_stats, metric_value, metric_score, fwd_kw, linear_rows, _rotate_half, _readout
+from .patching import (METRICS, logit_stats, metric_value, metric_score, fwd_kw, linear_rows, _rotate_half,
+                                   _readout)
 
 # %% auto #0
 __all__ = ['CHANNELS', 'EDGE_METHODS', 'IG_KINDS', 'MIB_FRACTIONS', 'Graph', 'graph_of', 'sender_names', 'receiver_names',
@@ -180,7 +181,7 @@ def sender_deltas(g:Graph, clean:NodeCache, corrupt:NodeCache, senders:list[int]
 
 # %% ../nbs/06a_edges.ipynb #7ed0e6ba
 def _attend(q, k, v, cos, sin, mask, scaling:float)->torch.Tensor:
-    "Eager attention `[..., T, d_head]` of q, k, v `[..., T, d_head]`, RoPE cos/sin and an additive mask broadcast to the scores"
+    "Eager attention `[..., T, d_head]` of q, k, v `[..., T, d_head]`, RoPE cos/sin and an additive mask"
     q = (q * cos) + (_rotate_half(q) * sin)
     k = (k * cos) + (_rotate_half(k) * sin)
     scores = q @ k.transpose(-1, -2) * scaling
@@ -189,7 +190,7 @@ def _attend(q, k, v, cos, sin, mask, scaling:float)->torch.Tensor:
     return scores.softmax(-1, dtype=torch.float32).to(q.dtype) @ v
 
 def _head_channel(model, layer:int, head:int, channel:str, delta:torch.Tensor, scaling:float):
-    "Replace head `head`'s o_proj columns by its output with `channel`'s input shifted by `delta [N, T, d]` (in a trace)"
+    "Replace head `head`'s o_proj columns by its output with `channel`'s input shifted by `delta [N, T, d]` (traced)"
     s, names, block = spec(model), arch(model), block_site(model, layer)
     norm = module(block, getattr(names, 'attn_in', 'input_layernorm'))
     x = norm.input
@@ -197,7 +198,8 @@ def _head_channel(model, layer:int, head:int, channel:str, delta:torch.Tensor, s
     cos, sin = kw['position_embeddings']
     normed, patched = norm(x), norm(x + delta.to(x.device, x.dtype))
     qkv = {}
-    for c, n_rows, row in (('q', s.n_heads, head), ('k', s.n_kv_heads, s.kv_group(head)), ('v', s.n_kv_heads, s.kv_group(head))):
+    group = s.kv_group(head)
+    for c, n_rows, row in (('q', s.n_heads, head), ('k', s.n_kv_heads, group), ('v', s.n_kv_heads, group)):
         out = module(block, getattr(names, c))(patched if c == channel else normed)
         qkv[c] = out.view(*out.shape[:-1], n_rows, s.d_head)[..., row, :]
     mask = kw.get('attention_mask')
@@ -219,7 +221,8 @@ def _scaling(model, layer:int)->float:
     "The attention's score scale (`1/sqrt(d_head)` for Llama), read from the module"
     return float(getattr(hf_module(attn_site(hf_module(model), layer)), 'scaling', spec(model).d_head ** -0.5))
 
-def _receiver_stats(model, batch, g:Graph, receiver:int, deltas:torch.Tensor, scaling:float, full:bool=True)->torch.Tensor:
+def _receiver_stats(model, batch, g:Graph, receiver:int, deltas:torch.Tensor, scaling:float,
+                    full:bool=True)->torch.Tensor:
     "Stats `[K, B, 3]` of the clean prompts with receiver `receiver`'s input shifted by `deltas[k]` in row block k"
     n = len(deltas)
     with model.trace(**fwd_kw(batch.clean.repeat(n, 1), batch.mask.repeat(n, 1))):
@@ -241,7 +244,7 @@ def edge_table(model, # the model (its name is recorded)
                n_pairs:int, # pairs averaged over
                seed:int=0, # recorded
               )->pd.DataFrame:
-    "Tidy table of the edges into `receivers`: edge, sender, receiver, channel, score, n_pairs, method, metric, model, seed"
+    "Tidy table of the edges into `receivers`: edge, sender, receiver, channel, score, n_pairs, method, metric, model"
     edges = edge_frame(g)
     edges = edges[edges.r.isin(receivers)].reset_index(drop=True)
     scores = g.scores[torch.tensor(edges.s.values), torch.tensor(edges.r.values)]
@@ -255,10 +258,11 @@ def _chunks(n:int, per:int|None)->list[range]:
     return [range(i, min(i + per, n)) for i in range(0, n, per)]
 
 def _logits_stats(model, batch, g:Graph, receiver:int, deltas:torch.Tensor, scaling:float, full:bool)->torch.Tensor:
-    "Stats `[K, B, 3]` with the logits' input shifted by `deltas[k]`: one clean forward, K readouts of its last position"
+    "Stats `[K, B, 3]` with the logits' input shifted by `deltas[k]`: one clean forward, K last-position readouts"
     with model.trace(**fwd_kw(batch.clean, batch.mask)):
         x = norm_site(model).input[:, -1]
-        stats = _readout(model, x + deltas[:, :, -1].to(x.device, x.dtype), batch.answer, batch.corrupt_answer, full).save()
+        shifted = x + deltas[:, :, -1].to(x.device, x.dtype)
+        stats = _readout(model, shifted, batch.answer, batch.corrupt_answer, full).save()
     return stats
 
 def _exact_scores(model, batch, g:Graph, receivers:list[int], metric:str, per:int|None)->dict:
@@ -314,25 +318,26 @@ class Receivers:
         "`[B, T, d]` input of the final norm"
         return resid
     def output(self, group:int, value:torch.Tensor)->torch.Tensor:
-        "Sender group `group`'s output `[B, T, n, d]` (0 input, 2l+1 layer l's heads, 2l+2 its MLP) as the forward uses it"
+        "Sender group `group`'s output `[B, T, n, d]` (0 input, 2l+1 layer l's heads, 2l+2 its MLP) as used"
         return value
 
 # %% ../nbs/06a_edges.ipynb #6afb9be3
 def _project(block, name:str, x:torch.Tensor, rows, s:Spec)->torch.Tensor:
-    "Per-head projection `[B, T, h, d_head]` by rows `rows` of projection `name` of inputs `x` (`[B, T, h, d]` per head, or `[B, T, d]`)"
+    "Per-head projection `[B, T, h, d_head]` by rows `rows` of `name` of inputs `x` (`[B, T, h, d]` or `[B, T, d]`)"
     linear = module(block, name)
     weight = linear.weight.view(-1, s.d_head, s.d_model)[rows]
     out = torch.einsum('bthd,hed->bthe' if x.dim() == 4 else 'btd,hed->bthe', x, weight)
     return out if linear.bias is None else out + linear.bias.view(-1, s.d_head)[rows]
 
 def _heads(hf, layer:int, x:torch.Tensor, rope:tuple, mask, scaling:float, patch=None)->torch.Tensor:
-    "Per-head outputs `[B, T, H, d_head]` of layer `layer` from inputs `x` (`[B, T, 3, H, d]` or shared `[B, T, d]`) and a `patch`"
+    "Per-head outputs `[B, T, H, d_head]` of layer `layer` from inputs `x` (`[B, T, 3, H, d]` or `[B, T, d]`), `patch`"
     s, names, block = spec(hf), arch(hf), block_site(hf, layer)
     norm = module(block, getattr(names, 'attn_in', 'input_layernorm'))
     normed = norm(x)
     groups = torch.tensor([s.kv_group(h) for h in range(s.n_heads)], device=x.device)
     pick = lambda i: normed[:, :, i] if x.dim() == 5 else normed
-    qkv = [_project(block, getattr(names, c), pick(i), slice(None) if c == 'q' else groups, s) for i, c in enumerate(CHANNELS)]
+    rows = lambda c: slice(None) if c == 'q' else groups
+    qkv = [_project(block, getattr(names, c), pick(i), rows(c), s) for i, c in enumerate(CHANNELS)]
     if patch is not None:
         c, head, inp = patch
         rows = [head if c == 'q' else int(groups[head])]
@@ -349,7 +354,7 @@ def plain_forward(model, # nnsight model or bare HF module (local)
                   start:int=0, # first layer run (later starts need `resid`)
                   resid:torch.Tensor|None=None, # [B, T, d] residual stream entering layer `start`
                  )->tuple:
-    "(last-position logits `[B, V]`, sender outputs `[B, T, S, d]` from layer `start` on) of a forward whose receiver inputs `receivers` builds"
+    "(last-position logits `[B, V]`, sender outputs `[B, T, S, d]` from layer `start` on) with `receivers`' inputs"
     hf, s = hf_module(model), spec(model)
     outs = [] if start else [receivers.output(0, (resid if embed is None else embed)[:, :, None])]
     resid = outs[0][:, :, 0] if not start else resid
@@ -373,7 +378,8 @@ def _pair_stats(model, batch, per:int)->tuple:
         logits = hf(**fwd_kw(ids[rows], batch.mask[rows])).logits[:, -1]
         return logit_stats(logits, batch.answer[rows], batch.corrupt_answer[rows])
     with torch.no_grad():
-        return tuple(torch.cat([stats(ids, _slice(r)) for r in _chunks(len(batch), per)]) for ids in (batch.clean, batch.corrupt))
+        chunks = _chunks(len(batch), per)
+        return tuple(torch.cat([stats(ids, _slice(r)) for r in chunks]) for ids in (batch.clean, batch.corrupt))
 
 def _slice(r:range)->slice:
     return slice(r.start, r.stop)
@@ -383,7 +389,8 @@ def _runs(model, g:Graph, batch, rows:slice)->tuple:
     rope, mask = rope_and_mask(model, batch.clean[rows], batch.mask[rows])
     embed = embed_site(hf_module(model))
     with torch.no_grad():
-        outs = [plain_forward(model, embed(ids[rows]), rope, mask, Receivers(g))[1] for ids in (batch.clean, batch.corrupt)]
+        outs = [plain_forward(model, embed(ids[rows]), rope, mask, Receivers(g))[1]
+                for ids in (batch.clean, batch.corrupt)]
     return rope, mask, *outs
 
 # %% ../nbs/06a_edges.ipynb #3e486161
@@ -454,7 +461,7 @@ def edge_patching(model, # nnsight model
 
 # %% ../nbs/06a_edges.ipynb #1001df45
 class _Gradients(Receivers):
-    "Receivers whose inputs carry zero perturbations that require gradients (optionally one group's outputs interpolated)"
+    "Receivers whose inputs carry zero perturbations requiring gradients (optionally one group's outputs interpolated)"
     def __init__(self, g:Graph, interpolate:tuple|None=None):
         super().__init__(g)
         self.taps, self.interpolate = [], interpolate   # interpolate: (group, alpha, clean outs, cf outs)
@@ -628,7 +635,7 @@ def greedy(g:Graph, # graph with scores
            absolute:bool=True, # rank by |score|
            prune_graph:bool=True, # prune after choosing
           )->Graph:
-    "A copy of `g` whose circuit grows from the logits: repeatedly the best edge into a node already in it (EAP-IG's `apply_greedy`)"
+    "A copy of `g` whose circuit grows from the logits by the best edge into a node in it (EAP-IG's `apply_greedy`)"
     n = _check_n(g, n)
     keys, n_in, node = _ranked(g, absolute), n_inputs(g), _receiver_node(g)
     by_node = {int(s): (node == s).nonzero()[:, 0].tolist() for s in node.unique()}
@@ -669,7 +676,7 @@ class _Circuit(Receivers):
         self.keep = (real_edges(g) & circuit.in_graph).to(cf.device, cf.dtype)
         self.drop = (real_edges(g) & ~circuit.in_graph).to(cf.device, cf.dtype)
     def _patched(self, resid, outs, receivers:slice)->torch.Tensor:
-        "Inputs `[B, T, r, d]`: from the counterfactual sum plus kept edges' changes, or from `resid` minus dropped ones (the sparser)"
+        "Inputs `[B, T, r, d]`: counterfactual sum plus kept edges' changes, or `resid` minus dropped ones"
         n = sum(o.shape[2] for o in outs)
         keep, drop = self.keep[:n, receivers], self.drop[:n, receivers]
         sparse, base, sign = (keep, self.cf[:, :, :n].sum(2), 1) if keep.sum() <= drop.sum() else (drop, resid, -1)
@@ -689,14 +696,14 @@ class _Circuit(Receivers):
         return self._patched(resid, outs, slice(-1, None))[:, :, 0]
 
 def _circuit_heads(model, layer:int, circuit:_Circuit, outs:list)->torch.Tensor:
-    "Replace layer `layer`'s o_proj input by its heads recomputed from the circuit's receiver inputs (in a trace); their writes `[B, T, H, d]`"
+    "Recompute layer `layer`'s heads from the circuit's receiver inputs into its o_proj input (traced); their writes"
     s, names, block = spec(model), arch(model), block_site(model, layer)
     norm = module(block, getattr(names, 'attn_in', 'input_layernorm'))
     normed = norm(circuit.heads(layer, norm.input, outs))                    # [B, T, 3, H, d]
     kw = attn_site(model, layer).inputs[1]
     heads, groups = torch.arange(s.n_heads), torch.tensor([s.kv_group(h) for h in range(s.n_heads)])
     def project(i, c, rows):
-        out = module(block, getattr(names, c))(normed[:, :, i])                # every head's input through the projection
+        out = module(block, getattr(names, c))(normed[:, :, i])      # every head's input through the projection
         return out.view(*out.shape[:3], -1, s.d_head)[:, :, heads, rows].transpose(1, 2)
     q, k, v = project(0, 'q', heads), project(1, 'k', groups), project(2, 'v', groups)
     cos, sin = (t[:, None] for t in kw['position_embeddings'])
@@ -843,6 +850,7 @@ def read_graph(path:str|Path)->Graph:
         raise ValueError(f"{path}: {len(unknown)} edges are not in a {g.n_layers}-layer, {g.n_heads}-head graph, "
                          f"e.g. {unknown[:3]}")
     at = edges.loc[list(d['edges'])]
-    g.scores[torch.tensor(at.s.values), torch.tensor(at.r.values)] = torch.tensor([float(v['score']) for v in d['edges'].values()])
-    g.in_graph[torch.tensor(at.s.values), torch.tensor(at.r.values)] = torch.tensor([bool(v['in_graph']) for v in d['edges'].values()])
+    where = (torch.tensor(at.s.values), torch.tensor(at.r.values))
+    g.scores[where] = torch.tensor([float(v['score']) for v in d['edges'].values()])
+    g.in_graph[where] = torch.tensor([bool(v['in_graph']) for v in d['edges'].values()])
     return g

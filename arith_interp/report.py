@@ -312,15 +312,17 @@ def check_circuit_80(data):
     "holds if at most 5% of the edges (EAP-IG top-n, pruned) reach MIB faithfulness f >= 0.8; partly if at most 20%"
     s = _t(data, 'circuit_summary.csv').iloc[0]
     if pd.isna(s.n80):
-        return f"no grid circuit reaches f = 0.8 (CPR {s.cpr:.2f}, CMD {s.cmd:.2f}; n={int(s.n_pairs_faithfulness)} pairs)", 'does not hold'
+        ours = f"no grid circuit reaches f = 0.8 (CPR {s.cpr:.2f}, CMD {s.cmd:.2f}; n={int(s.n_pairs_faithfulness)} pairs)"
+        return ours, 'does not hold'
     ours = (f"{int(s.edges80)} edges ({100 * s.fraction80:g}% of {int(s.n_edges_total)}) reach f = {s.f80:.2f}; "
             f"CPR {s.cpr:.2f}, CMD {s.cmd:.2f} (n={int(s.n_pairs_faithfulness)} pairs)")
     return ours, 'holds' if s.fraction80 <= .05 else 'partly' if s.fraction80 <= .2 else 'does not hold'
 
 def check_circuit_vs_nodes(data):
-    "holds if the edge circuit is more faithful than the node circuit with as many edges at every size tried; partly if at some"
+    "holds if the edge circuit beats the node circuit with as many edges (MIB f) at every size tried; partly if at some"
     t = _t(data, 'circuit_node_vs_edge.csv')
-    parts = [f"top {r.k_percent:g}% nodes: f {r.f_node:.3f} vs {int(r.n_edges)} top edges: f {r.f_edge:.3f}" for r in t.itertuples()]
+    parts = [f"top {r.k_percent:g}% nodes: f {r.f_node:.3f} vs {int(r.n_edges)} top edges: f {r.f_edge:.3f}"
+             for r in t.itertuples()]
     wins = int((t.f_edge > t.f_node).sum())
     ours = '; '.join(parts) + f" (n={int(t.n_pairs.iloc[0])} pairs)"
     return ours, 'holds' if wins == len(t) else 'partly' if wins else 'does not hold'
