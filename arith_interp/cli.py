@@ -19,7 +19,7 @@ __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED',
            'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser',
            'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'sft_study_folder',
            'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser',
-           'cli_reproduce', 'plan_gate', 'usage', 'main']
+           'cli_reproduce', 'plan_gate', 'circuit_parser', 'cli_circuit', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -769,6 +769,68 @@ def plan_gate(args)->bool:
     check_plan(plan, free, args.ignore_plan)
     return False
 
+# %% ../nbs/19_cli.ipynb #cb3f9ec0
+def circuit_parser()->argparse.ArgumentParser:
+    "Argument parser of `arith-interp circuit`"
+    from arith_interp.edges import EDGE_METHODS, IG_KINDS
+    from arith_interp.patching import METRICS
+    parser = command_parser('circuit', 'score edges (exact edge patching, EAP or EAP-IG); write edges.csv and '
+                            'graph.json (EAP-IG/MIB format)')
+    add_pairs_args(parser)
+    parser.add_argument('--method', default='eap-ig', choices=list(EDGE_METHODS), help='edge scoring method')
+    parser.add_argument('--receivers', default=None, help="receivers whose incoming edges are listed, e.g. "
+                        "'a20.h8,m24,logits' (a head means its q, k and v; default: every receiver)")
+    parser.add_argument('--metric', default='logit_diff', choices=list(METRICS), help='what a patch changes')
+    parser.add_argument('--ig', default='inputs', choices=list(IG_KINDS), help='EAP-IG path: inputs or activations')
+    parser.add_argument('--steps', type=positive_int, default=5, help='EAP-IG interpolation steps')
+    parser.add_argument('--batch-size', type=positive_int, default=8, help='pairs per forward (eap, eap-ig)')
+    parser.add_argument('--rows', type=positive_int, default=None, help='rows per forward (exact; default: one '
+                        'forward per receiver)')
+    add_model_args(parser)
+    add_seed_arg(parser)
+    add_out_args(parser, 'runs/circuit', 'folder for edges.csv and graph.json')
+    return parser
+
+def _check_circuit_args(args)->list[Path]:
+    "The files `circuit` will write, after checking every argument that needs no model"
+    from arith_interp.edges import parse_receivers
+    out = Path(args.out)
+    if out.suffix or out.is_file():
+        raise ValueError(f"--out {str(out)!r}: expected a folder (it receives edges.csv and graph.json)")
+    if args.receivers is not None:
+        parse_receivers(args.receivers)
+    if args.method != 'exact' and args.remote is not False:
+        raise ValueError(f"--method {args.method} needs gradients and runs locally only; use --remote false "
+                         "or --method exact")
+    check_file(args.pairs, '--pairs')
+    return check_outputs(planned_files(out/'edges.csv') + [out/'graph.json'], args.overwrite)
+
+# %% ../nbs/19_cli.ipynb #cadc65c0
+def cli_circuit(argv:list[str]|None=None)->int:
+    "arith-interp circuit: score edges; write DIR/edges.csv and DIR/graph.json"
+    from arith_interp.models import load, check_model_source
+    from arith_interp.edges import edge_patching, edge_attribution, receiver_indices, graph_of, write_graph
+    args = circuit_parser().parse_args(argv)
+    _check_circuit_args(args)
+    check_model_source(args.model, args.remote)
+    set_seed(args.seed)
+    model = load(args.model, device=args.device, remote=args.remote)
+    receiver_indices(graph_of(model), args.receivers)                        # sizes, before any work
+    batch = read_pairs(model, args.pairs, args.n)
+    if args.method == 'exact':
+        table, g = edge_patching(model, batch, args.receivers, args.metric, rows=args.rows, seed=args.seed,
+                                 return_graph=True)
+    else:
+        table, g = edge_attribution(model, batch, args.method, args.metric, args.ig, args.steps, args.batch_size,
+                                    args.receivers, args.seed, return_graph=True)
+    meta = provenance(model=args.model, seed=args.seed, args=vars(args), n_pairs=len(batch))
+    out = Path(args.out)
+    save_table(table, out/'edges.csv', **meta)
+    write_graph(g, out/'graph.json')
+    top = table.reindex(table.score.abs().sort_values(ascending=False).index).edge.head(3)
+    print(f"{args.method}/{args.metric}: {len(table)} edges on {len(batch)} pairs -> {out}; top: {', '.join(top)}")
+    return 0
+
 # %% ../nbs/19_cli.ipynb #2fef1528
 COMMANDS = {
     'info':      (cli_info,      "print a model's architecture facts as JSON"),
@@ -779,10 +841,12 @@ COMMANDS = {
     'transfer':  (cli_transfer,  'knock out key heads on transfer and control datasets'),
     'sft':       (cli_sft,       'Precise SFT of the located components (and baselines)'),
     'sft-study': (cli_sft_study, 'which heads Precise SFT should tune: the selection study (resumable)'),
+    'circuit':   (cli_circuit,   'score edges (exact | eap | eap-ig); EAP-IG/MIB graph JSON'),
     'reproduce': (cli_reproduce, 'run the whole study and write paper/data, figures and REPORT.md'),
 }
 PARSERS = {'info': info_parser, 'data': data_parser, 'evaluate': evaluate_parser, 'locate': locate_parser,
-           'knockout': knockout_parser, 'transfer': transfer_parser, 'sft': sft_parser, 'sft-study': sft_study_parser, 'reproduce': reproduce_parser}
+           'knockout': knockout_parser, 'transfer': transfer_parser, 'sft': sft_parser, 'sft-study': sft_study_parser, 'reproduce': reproduce_parser,
+           'circuit': circuit_parser}
 
 def usage()->str:
     "The text of `arith-interp --help`"

@@ -80,6 +80,8 @@ STAGES = (
     RemoteStage('sft', 'skip', 'fine-tuning changes weights; NDIF serves frozen models'),
     RemoteStage('transfer', 'remote', 'next-token knockouts, the home knockout and the GSM8K re-location are traces; '
                 'the multiple-choice and word-problem sets (hooks on local weights, generation) are skipped'),
+    RemoteStage('circuit', 'skip', 'EAP-IG needs gradients (plain torch on local weights); the library\'s exact edge '
+                'patching and circuit evaluation run on NDIF (`edges`, traced), the stage does not'),
     RemoteStage('benchmarks', 'local', 'tabulates the benchmark JSON files'),
     RemoteStage('figures', 'local', 'reads the tables; figures of skipped stages are skipped'),
     RemoteStage('report', 'local', 'REPORT.md from the tables'))

@@ -15,7 +15,8 @@ __all__ = ['VERDICTS', 'CLAIMS', 'Claim', 'fmt_acc', 'evaluate_claim', 'render_r
            'check_knockout', 'check_mlps', 'check_attention', 'check_cosines', 'check_lens', 'check_op_overlap',
            'check_transfer', 'check_control', 'check_gsm8k_overlap', 'check_speed', 'check_sft', 'check_lrp',
            'check_faithfulness', 'check_select_gain', 'check_select_vs_full', 'blind_sets', 'check_select_general',
-           'check_select_rule', 'check_select_best', 'check_select_graft', 'write_report']
+           'check_select_rule', 'check_select_best', 'check_select_graft', 'write_report', 'check_circuit_80',
+           'check_circuit_vs_nodes']
 
 # %% ../nbs/13_report.ipynb #61eb57ef
 VERDICTS = ('reproduced', 'partly', 'not on this model',
@@ -332,3 +333,30 @@ def write_report(run)->list[Path]:
     with atomic_write(p) as f:
         f.write(render_report(CLAIMS, run.out, run.model_name, run.config()['budget']))
     return [p]
+
+# %% ../nbs/13_report.ipynb #af608af8
+def check_circuit_80(data):
+    "holds if at most 5% of the edges (EAP-IG top-n, pruned) reach MIB faithfulness f >= 0.8; partly if at most 20%"
+    s = _t(data, 'circuit_summary.csv').iloc[0]
+    if pd.isna(s.n80):
+        ours = f"no grid circuit reaches f = 0.8 (CPR {s.cpr:.2f}, CMD {s.cmd:.2f}; n={int(s.n_pairs_faithfulness)} pairs)"
+        return ours, 'does not hold'
+    ours = (f"{int(s.edges80)} edges ({100 * s.fraction80:g}% of {int(s.n_edges_total)}) reach f = {s.f80:.2f}; "
+            f"CPR {s.cpr:.2f}, CMD {s.cmd:.2f} (n={int(s.n_pairs_faithfulness)} pairs)")
+    return ours, 'holds' if s.fraction80 <= .05 else 'partly' if s.fraction80 <= .2 else 'does not hold'
+
+def check_circuit_vs_nodes(data):
+    "holds if the edge circuit beats the node circuit with as many edges (MIB f) at every size tried; partly if at some"
+    t = _t(data, 'circuit_node_vs_edge.csv')
+    parts = [f"top {r.k_percent:g}% nodes: f {r.f_node:.3f} vs {int(r.n_edges)} top edges: f {r.f_edge:.3f}"
+             for r in t.itertuples()]
+    wins = int((t.f_edge > t.f_node).sum())
+    ours = '; '.join(parts) + f" (n={int(t.n_pairs.iloc[0])} pairs)"
+    return ours, 'holds' if wins == len(t) else 'partly' if wins else 'does not hold'
+
+CLAIMS += [
+    Claim('beyond', 'a few edges carry 80% of the behaviour (MIB faithfulness, edge circuits)', 'not in the paper',
+          check_circuit_80, 'fig_circuit'),
+    Claim('beyond', 'an edge circuit is more faithful than the node circuit with as many edges', 'not in the paper',
+          check_circuit_vs_nodes, 'fig_circuit'),
+]

@@ -3,7 +3,7 @@ import re, json, pathlib
 import pandas as pd
 ROOT = pathlib.Path(__file__).parents[1]
 PAPER = ROOT/'paper'
-FIGURES = ['fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 'fig_op_overlap', 'fig_mlp_cosine', 'fig_logit_lens',
+FIGURES = ['fig_circuit', 'fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 'fig_op_overlap', 'fig_mlp_cosine', 'fig_logit_lens',
            'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks']   # reproduce's stages
 STUDY_FIGURES = ['fig_sft_select', 'fig_sft_curves']   # from the published Precise SFT selection study (`arith-interp sft-study --publish`)
 STUDY = tuple(n.removesuffix('.gz').removesuffix('.csv') + '.meta.json' for n in
