@@ -129,7 +129,7 @@ def stage_parts(b:Budget, # the budget
                 3 * (2 + b.random_draws) * b.n_transfer * 2 * P)]
     for method, runs in _sft_runs(b).items():
         tokens = runs * b.sft_steps * b.sft_batch * SFT_SEQ
-        out.append(part('sft', f'{method} step', 'train', b.sft_batch, SFT_SEQ, tokens, method))
+        out.append(part('sft', f'{method} step', 'train', b.sft_batch // b.sft_grad_accum, SFT_SEQ, tokens, method))
     return out
 
 # %% ../nbs/15_plan.ipynb #8ac4b0fb

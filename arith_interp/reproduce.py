@@ -40,6 +40,7 @@ class Budget:
     top_k: int                 # key heads knocked out / fine-tuned
     sft_steps: int             # optimisation steps per fine-tuning run
     sft_batch: int             # sequences per step
+    sft_grad_accum: int = 1    # micro-batches per step (memory: a micro-batch is sft_batch / sft_grad_accum sequences)
     sft_heads: tuple = ()      # extra head counts for the number-of-heads ablation (besides top_k)
     sft_seeds: int = 1         # random-head baselines (0: no same-budget baselines, LoRA included: the quick budget's pipeline check)
     sft_eval: int|None = 16    # arithmetic pairs per operation and GSM8K-test problems evaluated before / after fine-tuning
@@ -52,7 +53,7 @@ BUDGETS = {
     'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
                       random_draws=5,  top_k=10, sft_steps=12,   sft_batch=8,   sft_heads=(20,),    sft_seeds=1, sft_eval=12,  sft_general=16),
     'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
-                      random_draws=10, top_k=10, sft_steps=1000, sft_batch=128, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3, sft_eval=250, sft_general=None,
+                      random_draws=10, top_k=10, sft_steps=1000, sft_batch=128, sft_grad_accum=16, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3, sft_eval=250, sft_general=None,
                       knockout_ablations=('mean', 'zero')),
 }
 

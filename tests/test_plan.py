@@ -55,3 +55,13 @@ def test_backward_formula_matches_what_autograd_keeps():
     make_tuner(precise, 'precise', [Component(1, 2), Component(3)])
     hf_module(precise).train()
     assert _saved_bytes(hf_module(precise), ids) < planned
+
+def test_readme_states_the_full_budgets_peaks():
+    "The README's peaks of the --full budget on Llama-2-7B come from the plan (gradient accumulation keeps it under 80 GB)"
+    from arith_interp.plan import study_plan
+    plan = study_plan('llama2-7b-shape', 'full', device='cuda', rate=1e12)
+    peak = plan.groupby('part').peak_gb.max()
+    readme = (ROOT/'README.md').read_text()
+    for value in (plan.peak_gb.max(), peak['precise step'], peak['attribution patching']):
+        assert f'{value:.1f} GB' in readme, value
+    assert plan.peak_gb.max() < 80
