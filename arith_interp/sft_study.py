@@ -69,7 +69,7 @@ def styled_examples(problems:list, # `(op, a, b)` problems
                     'a': a, 'b': b, 'style': style})
     return out
 
-# %% ../nbs/11a_sft_study.ipynb #a791d6c0
+# %% ../nbs/11a_sft_study.ipynb #67c99d56
 STUDY_VARIANTS = ('multidigit', 'decimal', 'timespan')   # 'power' has only 36 distinct prompts: too few for n >= 200
 
 def variant_examples(variant:str, # one of STUDY_VARIANTS
@@ -86,10 +86,11 @@ def variant_examples(variant:str, # one of STUDY_VARIANTS
         if prompt in seen: continue
         seen.add(prompt)
         out.append({'id': f'{name or "test-" + variant}:{len(out)}', 'prompt': prompt, 'answer': full, 'op': variant})
-    if len(out) < n: raise ValueError(f"only {len(out)} distinct {variant} prompts outside the held-out sets (asked {n})")
+    if len(out) < n:
+        raise ValueError(f"only {len(out)} distinct {variant} prompts outside the held-out sets (asked {n})")
     return out
 
-# %% ../nbs/11a_sft_study.ipynb #e52afdbd
+# %% ../nbs/11a_sft_study.ipynb #60bfb863
 @dataclasses.dataclass(frozen=True)
 class SftBudget:
     "Sizes of a selection study"
@@ -117,15 +118,18 @@ class SftBudget:
     lora_tolerance:float=0.05 # largest relative gap between the LoRA and head arms' trainable counts
 
 SFT_BUDGETS = {
-    'tiny': SftBudget('tiny', steps=2, batch=4, seq=32, n_train=8, n_val=2, n_test=3, n_variant_train=2, n_variant_test=2,
-                      n_arc_easy=3, n_general=2, n_kl=3, n_fisher=4, k_heads=2, random_draws=2, layer_draws=1,
+    'tiny': SftBudget('tiny', steps=2, batch=4, seq=32, n_train=8, n_val=2, n_test=3, n_variant_train=2,
+                      n_variant_test=2, n_arc_easy=3, n_general=2, n_kl=3, n_fisher=4, k_heads=2, random_draws=2,
+                      layer_draws=1,
                       lrs=(('heads', (1e-3, 1e-2)), ('lora', (1e-2,)), ('full', (1e-3,))),
                       sweep_arms=(('heads', ('path', 'random-s0')), ('lora', ('lora',)), ('full', ('full',))),
-                      max_operand=20, max_new=4, max_widen=0, lora_tolerance=100.),   # the tiny model has no rank that close
+                      max_operand=20, max_new=4, max_widen=0,
+                      lora_tolerance=100.),   # the tiny model has no LoRA rank that close to its head arms
     'select-cpu': SftBudget('select-cpu', steps=150, batch=16, seq=64, n_train=600, n_val=50, n_test=200,
                             n_variant_train=400, n_variant_test=200, n_arc_easy=500, n_general=100, n_kl=300,
                             n_fisher=256, k_heads=10, random_draws=5, layer_draws=3,
-                            lrs=(('heads', (1e-3, 3e-3, 1e-2)), ('lora', (3e-4, 1e-3, 3e-3)), ('full', (1e-5, 3e-5, 1e-4))),
+                            lrs=(('heads', (1e-3, 3e-3, 1e-2)), ('lora', (3e-4, 1e-3, 3e-3)),
+                                 ('full', (1e-5, 3e-5, 1e-4))),
                             sweep_arms=(('heads', ('path', 'random-s0')), ('lora', ('lora',)), ('full', ('full',)))),
 }
 
@@ -163,7 +167,7 @@ def matched_top(ranked:list[str], # head names, most important first
         if len(chosen) == k: return chosen
     raise ValueError(f"the ranking has no {k} heads spanning exactly {groups} (layer, KV group) pairs")
 
-# %% ../nbs/11a_sft_study.ipynb #e6a7fca8
+# %% ../nbs/11a_sft_study.ipynb #f48baf12
 def matched_random(s, # model sizes
                    k:int, # heads wanted
                    groups:int, # (layer, KV group) pairs they must span
@@ -171,7 +175,7 @@ def matched_random(s, # model sizes
                    layers=None, # layers to draw from (None: all)
                    tries:int=100_000, # draws before giving up
                   )->list[str]:
-    "`k` heads drawn uniformly (seeded) from `layers`, redrawn until they span exactly `groups` KV groups; forward order"
+    "`k` heads drawn uniformly (seeded) from `layers`, redrawn until they span exactly `groups` KV groups"
     pool = [c for c in components(s, ('head',)) if layers is None or c.layer in set(layers)]
     rng = random.Random(seed)
     for _ in range(tries):
@@ -206,7 +210,7 @@ def head_fisher(model, # the base model (its attention weights get gradients; no
     return pd.DataFrame([dict(component=c.name, layer=c.layer, head=c.head, kind='head', method='grad', metric='fisher',
                               score=-_head_mass(sq, model, c), n_pairs=len(examples)) for c in heads])
 
-# %% ../nbs/11a_sft_study.ipynb #fe331344
+# %% ../nbs/11a_sft_study.ipynb #d41516e1
 HEAD_RULES = ('path', 'act', 'grad', 'random', 'random-layers')
 
 def select_heads(rule:str, # one of HEAD_RULES
@@ -223,24 +227,27 @@ def select_heads(rule:str, # one of HEAD_RULES
     groups = groups or len(kv_groups(path, s))
     if rule == 'random': return matched_random(s, k, groups, seed)
     if rule == 'random-layers': return matched_random(s, k, groups, seed, {Component.parse(h).layer for h in path})
-    if rule not in rankings: raise ValueError(f"rule {rule!r} needs its ranking table in rankings (have: {', '.join(rankings)})")
+    if rule not in rankings:
+        raise ValueError(f"rule {rule!r} needs its ranking table in rankings (have: {', '.join(rankings)})")
     return matched_top(top_k(rankings[rule], 10 ** 9, 'head'), k, groups, s)
 
-# %% ../nbs/11a_sft_study.ipynb #d74a448d
+# %% ../nbs/11a_sft_study.ipynb #ced095f3
 def study_arms(budget:SftBudget)->list[dict]:
     "Every trained arm: name, family, rule and draw (a seed for random rules)"
     arms = [dict(arm=r, family='heads', rule=r, draw=None) for r in ('path', 'act', 'grad')]
     arms += [dict(arm=f'random-s{i}', family='heads', rule='random', draw=i) for i in range(budget.random_draws)]
-    arms += [dict(arm=f'random-layers-s{i}', family='heads', rule='random-layers', draw=i) for i in range(budget.layer_draws)]
-    return arms + [dict(arm='lora', family='lora', rule='lora', draw=None), dict(arm='full', family='full', rule='full', draw=None)]
+    arms += [dict(arm=f'random-layers-s{i}', family='heads', rule='random-layers', draw=i)
+             for i in range(budget.layer_draws)]
+    return arms + [dict(arm=f, family=f, rule=f, draw=None) for f in ('lora', 'full')]
 
-# %% ../nbs/11a_sft_study.ipynb #79d97c90
+# %% ../nbs/11a_sft_study.ipynb #8342d3bd
 def lora_rank_matched(model, budget:int, tolerance:float=0.05)->int:
     "The LoRA rank whose trainable count is nearest `budget`, refused if it misses by more than `tolerance`"
     r = lora_rank_for(model, budget)
     got = r * lora_params_per_rank(model)
     if abs(got - budget) > tolerance * budget:
-        raise ValueError(f"LoRA rank {r} trains {got:,} parameters, {abs(got / budget - 1):.1%} from the head arms' {budget:,}")
+        gap = abs(got / budget - 1)
+        raise ValueError(f"LoRA rank {r} trains {got:,} parameters, {gap:.1%} from the head arms' {budget:,}")
     return r
 
 def head_params(model, heads:list[str])->int:
@@ -317,7 +324,7 @@ def cached_record(out:Path, name:str, make)->dict:
     path = Path(out)/'runs'/f'{name}.json.gz'
     return read_record(path) if path.exists() else read_record(write_record(make(), path))
 
-# %% ../nbs/11a_sft_study.ipynb #d0afed7b
+# %% ../nbs/11a_sft_study.ipynb #8e591ac4
 METHOD_OF = {'heads': 'precise', 'lora': 'lora', 'full': 'full'}   # family -> `sft.run_sft` method
 
 def _budget(plan:dict)->SftBudget: return SftBudget(**plan['budget'])
@@ -340,17 +347,18 @@ def train_arm(load, # () -> fresh base model
     return folder
 
 def tuned(load, folder:Path):
-    "A fresh base model with the result in `folder` merged (every evaluation reads the saved result, never live weights)"
+    "A fresh base model with the result in `folder` merged (evaluations read saved results, never live weights)"
     model = load()
     apply_adapter(model, folder)
     return model
 
-# %% ../nbs/11a_sft_study.ipynb #935d73f4
+# %% ../nbs/11a_sft_study.ipynb #c3dcfcef
 def _train_log(folder:Path)->dict:
     "What a run's `train.json` records, without the per-step losses' floats rounded away"
     rec = load_json(Path(folder)/'train.json')
-    return {k: rec[k] for k in ('method', 'components', 'trainable_params', 'total_params', 'lr', 'steps', 'batch', 'seed',
-                                'lora_r', 'losses', 'seconds')}
+    keys = ('method', 'components', 'trainable_params', 'total_params', 'lr', 'steps', 'batch', 'seed', 'lora_r',
+            'losses', 'seconds')
+    return {k: rec[k] for k in keys}
 
 def sweep_record(load, plan:dict, arm:dict, lr:float, sets:dict, out:Path)->dict:
     "Validation items of `arm` trained at `lr`"
@@ -373,9 +381,9 @@ def base_record(load, plan:dict, sets:dict, general:dict)->dict:
     return dict(arm='base', family='base', rule='base', draw=None, phase='final', lr=None, items=items,
                 general=score_general(model, general), kl=None, train=None)
 
-# %% ../nbs/11a_sft_study.ipynb #24179644
+# %% ../nbs/11a_sft_study.ipynb #5a43d8b9
 def lr_table(records:list[dict], base_val:float)->pd.DataFrame:
-    "One row per sweep run (family, arm, lr, validation accuracies), the chosen rate per family and whether it is interior"
+    "One row per sweep run (family, arm, lr, validation accuracies), each family's chosen rate, and if it is interior"
     rows = [dict(family=r['family'], arm=r['arm'], lr=r['lr'], n=len(r['items']['val-arith']),
                  val_acc=float(np.mean([i['greedy'] for i in r['items']['val-arith']])),
                  val_forced=float(np.mean([i['forced'] for i in r['items']['val-arith']]))) for r in records]
@@ -393,24 +401,26 @@ def widened(grid:list[float], best:float)->list[float]:
     ratio = grid[1] / grid[0] if len(grid) > 1 else 10 ** 0.5
     return sorted(grid + [grid[0] / ratio if best == grid[0] else grid[-1] * ratio])
 
-# %% ../nbs/11a_sft_study.ipynb #b2d047a2
+# %% ../nbs/11a_sft_study.ipynb #ddf1462a
 def sweep_family(load, plan:dict, family:str, sets:dict, out:Path, base_val:float)->list[dict]:
     "The sweep records of `family`, its grid widened while the best rate sits at an edge"
     B = _budget(plan)
     grid, arms = list(dict(B.lrs)[family]), [a for a in plan['arms'] if a['arm'] in dict(B.sweep_arms)[family]]
     for _ in range(B.max_widen + 1):
-        recs = [cached_record(out, f"{a['arm']}@{lr:g}.val", lambda a=a, lr=lr: sweep_record(load, plan, a, lr, sets, out))
-                for a in arms for lr in grid]
+        def make(a, lr): return lambda: sweep_record(load, plan, a, lr, sets, out)
+        recs = [cached_record(out, f"{a['arm']}@{lr:g}.val", make(a, lr)) for a in arms for lr in grid]
         table = lr_table(recs, base_val)
         if table.interior.all() or len(grid) < 2: break
         grid = widened(grid, table[table.chosen].lr.iloc[0])
     return recs
 
-# %% ../nbs/11a_sft_study.ipynb #f6d6f34e
+# %% ../nbs/11a_sft_study.ipynb #ac5cb067
+@torch.no_grad()
 def head_delta_norms(base, tuned)->pd.DataFrame:
     "Per head: the squared norm of `tuned - base` on the slices that head trains"
     b, t = dict(hf_module(base).named_parameters()), dict(hf_module(tuned).named_parameters())
-    def norm(c): return sum(float(((t[n] - b[n]).narrow(d, sl.start, sl.stop - sl.start) ** 2).sum()) for n, d, sl in param_slices(base, c))
+    def part(n, d, sl): return float(((t[n] - b[n]).narrow(d, sl.start, sl.stop - sl.start) ** 2).sum())
+    def norm(c): return sum(part(n, d, sl) for n, d, sl in param_slices(base, c))
     return pd.DataFrame([dict(component=c.name, delta_sq=norm(c)) for c in components(spec(base), ('head',))])
 
 @torch.no_grad()
@@ -418,7 +428,8 @@ def graft(base, tuned, heads:list[str]):
     "`base` with the slices of `heads` copied from `tuned` (in place); returns `base`"
     b, t = dict(hf_module(base).named_parameters()), dict(hf_module(tuned).named_parameters())
     for c in map(Component.parse, heads):
-        for n, d, sl in param_slices(base, c): b[n].narrow(d, sl.start, sl.stop - sl.start).copy_(t[n].narrow(d, sl.start, sl.stop - sl.start))
+        for n, d, sl in param_slices(base, c):
+            b[n].narrow(d, sl.start, sl.stop - sl.start).copy_(t[n].narrow(d, sl.start, sl.stop - sl.start))
     return base
 
 # %% ../nbs/11a_sft_study.ipynb #4d3222e2
@@ -467,7 +478,7 @@ def make_plan(load, budget:SftBudget, rankings:dict, sets:dict, out:Path, seed:i
 
 FINAL_ORDER = ('path', 'act', 'grad', 'random', 'lora', 'full', 'random-layers')   # rules, in the order they run
 
-# %% ../nbs/11a_sft_study.ipynb #b0e7f571
+# %% ../nbs/11a_sft_study.ipynb #c2d88eea
 def run_study(out, # study folder (plan.json, fisher.csv, runs/, adapters/)
               load, # () -> fresh base model
               rankings:dict, # 'path' and 'act' ranking tables (`load_rankings`)
@@ -488,9 +499,11 @@ def run_study(out, # study folder (plan.json, fisher.csv, runs/, adapters/)
                 sweep = lr_table(sweep_family(load, plan, arm['family'], sets, out, base_val), base_val)
                 chosen[arm['family']] = float(sweep[sweep.chosen].lr.iloc[0])
             lr = chosen[arm['family']]
-            finals.append(cached_record(out, arm['arm'], lambda: final_record(load, plan, arm, lr, sets, out, general, prompts)))
+            make = lambda: final_record(load, plan, arm, lr, sets, out, general, prompts)
+            finals.append(cached_record(out, arm['arm'], make))
         if rule == 'full':
-            cached_record(out, 'graft', lambda: graft_record(load, plan, adapter_folder(out, 'full', chosen['full']), sets))
+            full = adapter_folder(out, 'full', chosen['full'])
+            cached_record(out, 'graft', lambda: graft_record(load, plan, full, sets))
     return finals
 
 # %% ../nbs/11a_sft_study.ipynb #deb9251f
@@ -548,7 +561,7 @@ def holm(p:list[float])->list[float]:
         out[i] = running
     return out
 
-# %% ../nbs/11a_sft_study.ipynb #b9819a25
+# %% ../nbs/11a_sft_study.ipynb #cbd467dd
 def study_records(out)->list[dict]:
     "The finished final records of study folder `out`: base first, then the arms in plan order"
     plan, runs = load_json(Path(out)/'plan.json'), Path(out)/'runs'
@@ -565,13 +578,14 @@ def study_table(out, n_boot:int=2000)->pd.DataFrame:
     for r in recs[1:]:
         for (name, metric), v in run_scores(r).items():
             b = base.get((name, metric), np.zeros_like(v))
-            rows.append(dict(run=r['arm'], rule=r['rule'], draw=r['draw'], seed=seed, lr=r['lr'], set=name, metric=metric,
-                             base_acc=float(b.mean()), acc=float(v.mean()), **paired_interval(v - b, n_boot),
-                             trainable_params=_trainable(r)))
-    cols = ['run', 'rule', 'draw', 'seed', 'lr', 'set', 'metric', 'n', 'base_acc', 'acc', 'diff', 'lo', 'hi', 'trainable_params']
+            rows.append(dict(run=r['arm'], rule=r['rule'], draw=r['draw'], seed=seed, lr=r['lr'], set=name,
+                             metric=metric, base_acc=float(b.mean()), acc=float(v.mean()),
+                             **paired_interval(v - b, n_boot), trainable_params=_trainable(r)))
+    cols = ['run', 'rule', 'draw', 'seed', 'lr', 'set', 'metric', 'n', 'base_acc', 'acc', 'diff', 'lo', 'hi',
+            'trainable_params']
     return pd.DataFrame(rows)[cols].astype({'draw': 'Int64'})
 
-# %% ../nbs/11a_sft_study.ipynb #253b5465
+# %% ../nbs/11a_sft_study.ipynb #514a2880
 GROUPS = {'arith': (('arith', 'greedy'),), 'arith-forced': (('arith', 'forced'),),
           'variants': tuple((v, 'greedy') for v in STUDY_VARIANTS), 'arc-easy': (('arc-easy', 'accuracy'),),
           'kl': (('non-math', 'kl'),)}
@@ -579,7 +593,7 @@ RULE_CONTRASTS = tuple((a, b) for a in ('path', 'act', 'grad', 'random-layers') 
 BASE_CONTRASTS = tuple((a, 'base') for a in ('path', 'act', 'grad', 'random', 'random-layers', 'lora', 'full'))
 
 def side_scores(recs:list[dict], side:str, group:str)->np.ndarray|None:
-    "[runs, items] scores of a side ('base', a rule, 'random', 'random-layers', 'lora', 'full') on a group; None if absent"
+    "[runs, items] scores of a side ('base', a rule, 'random', 'lora', ...) on a group; None if absent"
     keys, runs = GROUPS[group], [r for r in recs if r['rule'] == side]
     if not runs: return None
     length = {k: len(v) for r in recs for k, v in run_scores(r).items()}
@@ -587,7 +601,7 @@ def side_scores(recs:list[dict], side:str, group:str)->np.ndarray|None:
     return np.stack([np.concatenate([run_scores(r).get(k, np.zeros(length[k])) for k in keys]) for r in runs])
 
 def study_contrasts(out, n_boot:int=2000)->pd.DataFrame:
-    "Each rule against the random draws' mean (two-level bootstrap), LoRA and full SFT, and every side against base; Holm per group"
+    "Each rule against the random mean (two-level bootstrap), LoRA and full; every side against base; Holm per group"
     recs, rows = study_records(out), []
     for group in GROUPS:
         for a, b in RULE_CONTRASTS + BASE_CONTRASTS:
@@ -597,9 +611,9 @@ def study_contrasts(out, n_boot:int=2000)->pd.DataFrame:
     df = pd.DataFrame(rows)
     return df.assign(p_holm=df.groupby('group').p.transform(lambda p: holm(p.tolist()))) if len(df) else df
 
-# %% ../nbs/11a_sft_study.ipynb #7a44c3d4
+# %% ../nbs/11a_sft_study.ipynb #da9938fa
 def decision(contrasts:pd.DataFrame, margin:float=0.03)->dict:
-    "The pre-stated rule: 'holds' if path beats the random mean (interval above 0) and path - LoRA's lower bound > -margin; 'does not hold' if path - random's upper bound < +margin; else 'inconclusive'"
+    "The pre-stated rule on held-out arithmetic: 'holds', 'does not hold' or 'inconclusive' (see the cell above)"
     c = contrasts[contrasts.group == 'arith'].set_index(['a', 'b'])
     vs_random, vs_lora = c.loc[('path', 'random')], c.loc[('path', 'lora')]
     if vs_random.lo > 0 and vs_lora.lo > -margin: verdict = 'holds'
@@ -607,16 +621,17 @@ def decision(contrasts:pd.DataFrame, margin:float=0.03)->dict:
     else: verdict = 'inconclusive'
     return dict(verdict=verdict, path_random=vs_random.to_dict(), path_lora=vs_lora.to_dict())
 
-# %% ../nbs/11a_sft_study.ipynb #ba9541cd
+# %% ../nbs/11a_sft_study.ipynb #f916bc72
 def components_table(out)->pd.DataFrame:
     "run, component: the heads of every head arm, LoRA's rank and targets, full SFT's 'all'"
     plan = load_json(Path(out)/'plan.json')
     rows = [dict(run=arm, component=h) for arm, heads in plan['heads'].items() for h in heads]
-    rows += [dict(run='lora', component=f"lora r={plan['lora_r']} on q,k,v,o of every layer"), dict(run='full', component='all')]
+    rows += [dict(run='lora', component=f"lora r={plan['lora_r']} on q,k,v,o of every layer")]
+    rows += [dict(run='full', component='all')]
     return pd.DataFrame(rows)
 
 def predictions_table(out)->pd.DataFrame:
-    "Every item of every final run: run, set, id, op, generated text, greedy and forced hits; general items' choice and NLL"
+    "Every item of every final run: set, id, op, generated text, greedy and forced hits; general items' choice, NLL"
     rows = []
     for r in study_records(out):
         for name, items in r['items'].items(): rows += [dict(run=r['arm'], set=name) | i for i in items]
@@ -628,31 +643,34 @@ def curves_table(out)->pd.DataFrame:
     return pd.DataFrame([dict(run=r['arm'], rule=r['rule'], lr=r['lr'], step=i + 1, loss=loss)
                          for r in study_records(out)[1:] for i, loss in enumerate(r['train']['losses'])])
 
-# %% ../nbs/11a_sft_study.ipynb #e3985dfb
+# %% ../nbs/11a_sft_study.ipynb #5f8124be
 def sweep_table(out)->pd.DataFrame:
     "The learning-rate sweep (`lr_table`) of every family, from the validation records"
     base = read_record(Path(out)/'runs'/'base.json.gz')
     recs = [read_record(p) for p in sorted((Path(out)/'runs').glob('*.val.json.gz'))]
     return lr_table(recs, float(np.mean([i['greedy'] for i in base['items']['val-arith']])))
 
+def _hits(items:list[dict], metric:str)->np.ndarray: return np.array([i[metric] for i in items], float)
+
 def graft_table(out, n_boot:int=2000)->pd.DataFrame:
-    "Per grafted head set: held-out arithmetic before and after (greedy and forced), paired interval, full SFT's own gain"
+    "Per grafted head set: held-out arithmetic before and after, paired interval, and full SFT's own gain"
     runs = Path(out)/'runs'
     g, base, full = [read_record(runs/f'{n}.json.gz') for n in ('graft', 'base', 'full')]
     rows = []
     for name, res in g['sets'].items():
         for metric in ('greedy', 'forced'):
-            b, v = [np.array([i[metric] for i in items], float) for items in (base['items']['test-arith'], res['items'])]
-            f = np.array([i[metric] for i in full['items']['test-arith']], float)
-            rows.append(dict(head_set=name, n_heads=len(res['heads']), heads=','.join(res['heads']) if len(res['heads']) <= 20 else 'all',
-                             metric=metric, base_acc=b.mean(), acc=v.mean(), **paired_interval(v - b, n_boot),
-                             full_diff=f.mean() - b.mean()))
+            b, v, f = [_hits(items, metric) for items in (base['items']['test-arith'], res['items'],
+                                                          full['items']['test-arith'])]
+            heads = ','.join(res['heads']) if len(res['heads']) <= 20 else 'all'
+            rows.append(dict(head_set=name, n_heads=len(res['heads']), heads=heads, metric=metric, base_acc=b.mean(),
+                             acc=v.mean(), **paired_interval(v - b, n_boot), full_diff=f.mean() - b.mean()))
     return pd.DataFrame(rows)
 
-# %% ../nbs/11a_sft_study.ipynb #7487026a
+# %% ../nbs/11a_sft_study.ipynb #618cdebd
 SELECT_TABLES = {'sft_select.csv': study_table, 'sft_select_contrasts.csv': study_contrasts,
                  'sft_select_components.csv': components_table, 'sft_select_predictions.csv.gz': predictions_table,
-                 'sft_select_lr.csv': sweep_table, 'sft_select_graft.csv': graft_table, 'sft_select_curves.csv': curves_table}
+                 'sft_select_lr.csv': sweep_table, 'sft_select_graft.csv': graft_table,
+                 'sft_select_curves.csv': curves_table}
 
 def missing_runs(out)->list[str]:
     "The runs a finished study has and `out` lacks"
@@ -666,7 +684,9 @@ def publish_study(out, # finished study folder
                  )->list[Path]:
     "Write the study's tidy tables (`SELECT_TABLES`) with provenance into `data_dir`; refuses an unfinished study"
     missing = missing_runs(out)
-    if missing: raise ValueError(f"study {out} is not finished: no record yet for {', '.join(missing)} (resume it with arith-interp sft-study)")
+    if missing:
+        raise ValueError(f"study {out} is not finished: no record yet for {', '.join(missing)} (resume it with "
+                         "arith-interp sft-study)")
     plan, base = load_json(Path(out)/'plan.json'), read_record(Path(out)/'runs'/'base.json.gz')
     chance = {k: float(np.mean([i['chance'] for i in v])) for k, v in base['general'].items()}
     meta = provenance(model, plan['seed'], budget=plan['budget'], heads=plan['heads'], lora_r=plan['lora_r'],
@@ -680,5 +700,6 @@ def save_any(df:pd.DataFrame, path:Path, **meta)->Path:
     with open(tmp, 'wb') as raw, gzip.GzipFile(filename='', fileobj=raw, mode='wb', mtime=0) as f:
         f.write(df.to_csv(index=False, float_format='%.6g', lineterminator='\n').encode())
     os.replace(tmp, path)
-    save_json({'rows': len(df), 'columns': list(df.columns), **meta}, path.with_name(path.name.removesuffix('.csv.gz') + '.meta.json'))
+    sidecar = path.with_name(path.name.removesuffix('.csv.gz') + '.meta.json')
+    save_json({'rows': len(df), 'columns': list(df.columns), **meta}, sidecar)
     return path
