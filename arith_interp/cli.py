@@ -15,10 +15,11 @@ __all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'UNITS', 'COMMITTED_SFT_STUDY', 'CO
            'add_seed_arg', 'add_out_args', 'data_folder', 'output_file', 'planned_files', 'check_outputs', 'json_ready',
            'write_json', 'write_result', 'info_parser', 'remote_info', 'cli_info', 'tokenizer_for', 'gsm8k_expressions',
            'data_parser', 'cli_data', 'evaluate_parser', 'cli_evaluate', 'add_pairs_args', 'check_file', 'read_pairs',
-           'add_neuron_args', 'check_neuron_args', 'neuron_names', 'locate_neurons', 'locate_parser', 'cli_locate',
-           'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser', 'cli_transfer', 'sft_parser',
-           'check_sft_out', 'cli_sft', 'sft_study_parser', 'cli_sft_study', 'committed_folder', 'default_study_folder',
-           'check_study_folder', 'reproduce_parser', 'cli_reproduce', 'usage', 'main']
+           'add_neuron_args', 'check_neuron_args', 'neuron_names', 'locate_neurons', 'add_counterfactual_arg',
+           'retyped', 'locate_parser', 'cli_locate', 'knockout_parser', 'knockout_table', 'cli_knockout',
+           'transfer_parser', 'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser',
+           'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser',
+           'cli_reproduce', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -205,7 +206,7 @@ def gsm8k_expressions(data:Path)->list[str]:
 # %% ../nbs/19_cli.ipynb #15f508d8
 def data_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp data`"
-    from arith_interp.data import OPS, STYLES, VARIANTS, COUNTERFACTUALS
+    from arith_interp.data import OPS, STYLES, VARIANTS, PAIR_COUNTERFACTUALS
     parser = command_parser('data', 'write arithmetic prompt pairs (clean + counterfactual) as JSONL')
     parser.add_argument('--ops', nargs='+', default=list(OPS), choices=list(OPS), help='operations')
     parser.add_argument('--styles', nargs='+', default=['all'], choices=[*STYLES, 'all'], help='template styles')
@@ -214,8 +215,8 @@ def data_parser()->argparse.ArgumentParser:
     parser.add_argument('--n', type=positive_int, default=None,
                         help='number of records (None: every combination; 200 for variants)')
     parser.add_argument('--k-shot', type=non_negative_int, default=0, help='few-shot examples per prompt')
-    parser.add_argument('--counterfactual', default='nulled', choices=COUNTERFACTUALS,
-                        help='how the corrupt prompt is made')
+    parser.add_argument('--counterfactual', default='nulled', choices=PAIR_COUNTERFACTUALS,
+                        help='how the corrupt prompt is made (operand, result-fixed, operator: single-digit pairs only)')
     parser.add_argument('--filter', action='store_true', help='keep only prompts the model answers correctly')
     add_model_args(parser)
     add_data_arg(parser)
@@ -353,6 +354,22 @@ def locate_neurons(model, batch, args)->pd.DataFrame:
     return neuron_patching(model, batch, neuron_names(args.neurons, args.top_k), args.metric, layers=args.layers,
                            seed=args.seed)
 
+def add_counterfactual_arg(parser:argparse.ArgumentParser):
+    "--counterfactual of `locate`: remake the counterfactual of every pair with one type"
+    from arith_interp.data import PAIR_COUNTERFACTUALS
+    parser.add_argument('--counterfactual', default=None, choices=PAIR_COUNTERFACTUALS,
+                        help="remake each pair's counterfactual with this type (default: the file's own)")
+
+def retyped(model, batch, cf:str|None, seed:int):
+    "`batch` with every counterfactual remade as type `cf` (`data.with_counterfactual`); `batch` itself if `cf` is None"
+    from arith_interp.data import with_counterfactual, encode_pairs
+    if cf is None: return batch
+    dropped = {}
+    records = with_counterfactual(model.tokenizer, batch.records, cf, seed, dropped)
+    if not records: raise ValueError(f"--counterfactual {cf}: no pair of --pairs could be remade (dropped: {dropped})")
+    print(f"--counterfactual {cf}: {len(records)} of {len(batch)} pairs remade (dropped: {dropped})")
+    return encode_pairs(model.tokenizer, records)
+
 # %% ../nbs/19_cli.ipynb #267ebc13
 def locate_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp locate`"
@@ -363,6 +380,7 @@ def locate_parser()->argparse.ArgumentParser:
     parser.add_argument('--method', default='path', choices=list(LOCATORS), help='patching method')
     parser.add_argument('--metric', default='logit', choices=list(METRICS), help='what a patch changes')
     add_neuron_args(parser)
+    add_counterfactual_arg(parser)
     add_model_args(parser)
     add_seed_arg(parser)
     add_out_args(parser, 'runs/locate', 'ranking table (.csv or .json) or a folder for locate.csv')
@@ -380,11 +398,11 @@ def cli_locate(argv:list[str]|None=None)->int:
     check_model_source(args.model, args.remote)
     set_seed(args.seed)
     model = load(args.model, device=args.device, remote=args.remote)
-    batch = read_pairs(model, args.pairs, args.n)
+    batch = retyped(model, read_pairs(model, args.pairs, args.n), args.counterfactual, args.seed)
     table = (locate(model, batch, method=args.method, metric=args.metric, seed=args.seed) if args.unit == 'component'
              else locate_neurons(model, batch, args))
     meta = provenance(model=args.model, seed=args.seed, method=args.method, metric=args.metric, pairs=str(args.pairs),
-                      n_pairs=len(batch), unit=args.unit)
+                      n_pairs=len(batch), unit=args.unit, counterfactual=args.counterfactual)
     write_result(out, {'table': table}, meta)
     print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {', '.join(top_k(table, 5, tuple(table.kind.unique())))}; "
           f"{len(key_components(table))} components below -5%")

@@ -121,3 +121,44 @@ def test_locate_cli_writes_one_row_per_neuron(tmp_path):
         assert t.component.tolist() == [f'm1.n{i}' for i in t.neuron]
     r = run('--unit', 'neuron', '--method', 'path', '--out', str(tmp_path/'x.csv'))
     assert r.returncode == 2 and 'atp or act' in r.stderr
+
+
+# ---- counterfactual types (data) ----
+import json
+from arith_interp.data import make_pairs as _make_pairs, CF_TYPES, tok_ids, result, operands_of, with_counterfactual
+from arith_interp.cli import tokenizer_for, cli_data
+
+@pytest.fixture(scope='module')
+def smol_tok(): return tokenizer_for('smollm2-135m')
+
+@pytest.mark.parametrize('cf', CF_TYPES)
+def test_counterfactual_types_on_the_real_tokenizer(smol_tok, cf):
+    recs = _make_pairs(smol_tok, n=300, cf=cf, seed=0, k_shot=2)
+    assert len(recs) > 100
+    for r in recs:
+        assert len(tok_ids(smol_tok, r['clean'])) == len(tok_ids(smol_tok, r['corrupt'])), r
+        assert r['counterfactual'] == cf and r['clean'] != r['corrupt']
+        prefix, a, b = operands_of(r)
+        corrupt_ops = operands_of(dict(r, clean=r['corrupt']))
+        if cf == 'result-fixed':
+            assert r['answer'] == r['corrupt_answer'] and corrupt_ops[1:] != (a, b)
+            assert result(r['op'], *corrupt_ops[1:]) == int(r['answer'])
+        elif cf == 'operand':
+            assert r['answer'] != r['corrupt_answer'] and corrupt_ops[1:] != (a, b)
+        else:
+            assert r['answer'] != r['corrupt_answer'] and corrupt_ops is None     # other operator, same operands
+            assert f'{a}' in r['corrupt'] and f'{b}' in r['corrupt']
+
+def test_data_cli_writes_each_counterfactual_type(tmp_path, capsys):
+    for cf in CF_TYPES:
+        out = tmp_path/f'{cf}.jsonl'
+        assert cli_data(['--model', 'smollm2-135m', '--n', '120', '--counterfactual', cf, '--out', str(out)]) == 0
+        recs = [json.loads(line) for line in out.read_text().splitlines()]
+        assert recs and all(r['counterfactual'] == cf for r in recs)
+        if cf == 'result-fixed': assert all(r['answer'] == r['corrupt_answer'] for r in recs)
+
+def test_retyping_keeps_the_clean_prompts(smol_tok):
+    recs = _make_pairs(smol_tok, n=80, cf='nulled', seed=1)
+    for cf in CF_TYPES:
+        again = with_counterfactual(smol_tok, recs, cf, seed=0)
+        assert len(again) > 40 and {r['clean'] for r in again} <= {r['clean'] for r in recs}
