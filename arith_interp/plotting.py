@@ -306,14 +306,14 @@ def plot_neuron_grids(grid:pd.DataFrame, # operand-grid rows: op, component, a, 
 def plot_cf_types(df:pd.DataFrame, # rows: component, kind, counterfactual, score
                   x:str='operand', y:str='result-fixed', # the two counterfactual types on the axes
                  ):
-    "Effect under counterfactual type `x` against type `y`, heads and MLPs coloured, components named"
+    "Effect under counterfactual type `x` against type `y`, heads and MLPs coloured, the larger ones named"
     w = df.pivot_table(index=['component', 'kind'], columns='counterfactual', values='score').reset_index()
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    lim = float(np.nanmax(np.abs(w[[x, y]].to_numpy()))) * 1.1 or 1.0
     for kind, g in w.groupby('kind'):
         ax.scatter(g[x], g[y], s=14, color=PALETTE.get(kind, 'k'), label=kind)
-        for _, r in g.iterrows():
+        for _, r in g[np.maximum(g[x].abs(), g[y].abs()) >= 0.15 * lim].iterrows():     # name the ones that matter
             ax.annotate(r['component'], (r[x], r[y]), fontsize=6, xytext=(2, 2), textcoords='offset points')
-    lim = float(np.nanmax(np.abs(w[[x, y]].to_numpy()))) * 1.1 or 1.0
     ax.plot([-lim, lim], [-lim, lim], color='k', lw=.6, ls=':')
     ax.axhline(0, color='k', lw=.6)
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel=f'effect, {x} counterfactuals', ylabel=f'effect, {y} counterfactuals')
