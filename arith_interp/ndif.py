@@ -50,6 +50,8 @@ STAGES = (
     RemoteStage('sft', 'skip', 'fine-tuning changes weights; NDIF serves frozen models'),
     RemoteStage('transfer', 'remote', 'next-token knockouts, the home knockout and the GSM8K re-location are traces; '
                 'the multiple-choice and word-problem sets (hooks on local weights, generation) are skipped'),
+    RemoteStage('neurons', 'remote', 'counterfactual-type patching of the key components is a trace',
+                untrusted_skips='neuron attribution (AtP) needs gradients, and the neuron tables build on it'),
     RemoteStage('benchmarks', 'local', 'tabulates the benchmark JSON files'),
     RemoteStage('figures', 'local', 'reads the tables; figures of skipped stages are skipped'),
     RemoteStage('report', 'local', 'REPORT.md from the tables'))

@@ -1,6 +1,7 @@
 "Neuron components: slices of a neuron tuned by the unchanged Precise SFT machinery (frozen weights bit-identical, exact PEFT round trip); neuron-level locate."
 import copy, os, subprocess, sys
 import pytest, torch
+import numpy as np
 from arith_interp.models import tiny_model, hf_module, model_name
 from arith_interp.sites import Component, spec, parse_components
 from arith_interp.sft import (DeltaAdapter, component_slices, component_masks, delta_adapter, make_tuner, train, save_peft,
@@ -162,3 +163,26 @@ def test_retyping_keeps_the_clean_prompts(smol_tok):
     for cf in CF_TYPES:
         again = with_counterfactual(smol_tok, recs, cf, seed=0)
         assert len(again) > 40 and {r['clean'] for r in again} <= {r['clean'] for r in recs}
+
+
+# ---- NDIF: forward-only neuron methods and counterfactual types run with the package hidden from the simulated server ----
+from arith_interp.ndif import server_without, registered
+from arith_interp import patching as P
+
+def _same(a, b, tol): return float(abs(np.array(a, dtype=float) - np.array(b, dtype=float)).max()) <= tol
+
+NDIF_CASES = {
+    'neuron_patching': (lambda m, b, rem: N.neuron_patching(m, b, 'm0.n1,m1.n5,m2.n60', 'logit', remote=rem).score.values, 1e-5),
+    'neuron_faithfulness': (lambda m, b, rem: N.neuron_faithfulness(m, b, N.neuron_attribution(m, b), [1, 2], (0, 3, 64), remote=rem).accuracy.values, 0.),
+    'operand_grid': (lambda m, b, rem: N.operand_grid(m, 'm1.n5,m2.n0', '{a}[[+]]{b}=', range(4), remote=rem).activation.values, 1e-6),
+    'result-fixed patching': (lambda m, b, rem: P.activation_patching(m, encode_pairs(m.tokenizer, with_counterfactual(
+        m.tokenizer, b.records, 'result-fixed')), 'logit', remote=rem, fast=False).score.values, 0.),
+}
+
+@pytest.mark.parametrize('name', list(NDIF_CASES))
+def test_remote_with_package_hidden_matches_local(setup, name):
+    m, b = setup; fn, tol = NDIF_CASES[name]
+    local = fn(m, b, False)
+    with server_without('arith_interp'):
+        remote = fn(m, b, 'local')
+    assert registered() and _same(local, remote, tol), (name, local, remote)
