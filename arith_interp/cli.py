@@ -216,7 +216,7 @@ def data_parser()->argparse.ArgumentParser:
                         help='number of records (None: every combination; 200 for variants)')
     parser.add_argument('--k-shot', type=non_negative_int, default=0, help='few-shot examples per prompt')
     parser.add_argument('--counterfactual', default='nulled', choices=PAIR_COUNTERFACTUALS,
-                        help='how the corrupt prompt is made (operand, result-fixed, operator: single-digit pairs only)')
+                        help='how the corrupt prompt is made (operand, result-fixed, operator: single-digit only)')
     parser.add_argument('--filter', action='store_true', help='keep only prompts the model answers correctly')
     add_model_args(parser)
     add_data_arg(parser)
@@ -323,10 +323,12 @@ def add_neuron_args(parser:argparse.ArgumentParser):
     "--unit, --layers, --neurons, --top-k of `locate`"
     parser.add_argument('--unit', default='component', choices=UNITS,
                         help='component: every head and MLP; neuron: single MLP neurons (method atp or act)')
-    parser.add_argument('--layers', default=None, help="--unit neuron: layers whose neurons are scored, e.g. '20,21' (default all)")
+    parser.add_argument('--layers', default=None,
+                        help="--unit neuron: layers whose neurons are scored, e.g. '20,21' (default all)")
     parser.add_argument('--neurons', default=None,
-                        help="--unit neuron --method act: neurons to patch, names 'm3.n7,m4.n0' or a neuron ranking CSV (see --top-k)")
-    parser.add_argument('--top-k', type=positive_int, default=200, help='with a --neurons CSV: how many neurons, by |score|')
+                        help="--unit neuron --method act: neurons to patch, 'm3.n7,m4.n0' or a ranking CSV (--top-k)")
+    parser.add_argument('--top-k', type=positive_int, default=200,
+                        help='with a --neurons CSV: how many neurons, by |score|')
 
 def check_neuron_args(args):
     "A `ValueError` for neuron options that do not fit the method or unit (before any work)"
@@ -404,7 +406,8 @@ def cli_locate(argv:list[str]|None=None)->int:
     meta = provenance(model=args.model, seed=args.seed, method=args.method, metric=args.metric, pairs=str(args.pairs),
                       n_pairs=len(batch), unit=args.unit, counterfactual=args.counterfactual)
     write_result(out, {'table': table}, meta)
-    print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {', '.join(top_k(table, 5, tuple(table.kind.unique())))}; "
+    top5 = ', '.join(top_k(table, 5, tuple(table.kind.unique())))
+    print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {top5}; "
           f"{len(key_components(table))} components below -5%")
     return 0
 

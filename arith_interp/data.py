@@ -26,7 +26,7 @@ REQUIRED = ('clean', 'corrupt', 'answer')                                       
 OPS = {'+': operator.add, '-': operator.sub, '*': operator.mul, '/': operator.truediv}
 STYLES = ('equation', 'statement', 'question')
 COUNTERFACTUALS = ('nulled', 'resample')                        # every generator (single-digit pairs and variants)
-CF_TYPES = ('operand', 'result-fixed', 'operator')              # Stolfo et al.'s counterfactual types (single-digit pairs)
+CF_TYPES = ('operand', 'result-fixed', 'operator')              # Stolfo et al.'s types (single-digit pairs only)
 PAIR_COUNTERFACTUALS = COUNTERFACTUALS + CF_TYPES
 
 def needed_fields(metric:str|None=None)->tuple: # a patching/LRP metric name, or None
@@ -203,7 +203,7 @@ def make_pairs(tokenizer, # tokenizer of the model (decides single-token answers
                ops=('+', '-', '*', '/'), # operations
                styles='all', # 'all', one style, or a list of styles
                n:int|None=None, # number of records (None: every combination)
-               cf:str='nulled', # one of `PAIR_COUNTERFACTUALS`: 'nulled', 'resample', 'operand', 'result-fixed', 'operator'
+               cf:str='nulled', # one of `PAIR_COUNTERFACTUALS` ('nulled', 'resample' or a `CF_TYPES` type)
                seed:int=0, # seed of sampling and resampling
                k_shot:int=0, # few-shot examples per prompt
                pairs:dict|None=None, # {op: operand pairs}; default `operand_pairs(op, tokenizer)`
@@ -235,7 +235,8 @@ def operands_of(record:dict)->tuple|None:
     if not template or op not in OPS:
         return None
     parts = re.split(r'(\{a\}|\{b\}|\[\[.*?\]\])', template)
-    pattern = ''.join('(\\d+)' if x in ('{a}', '{b}') else re.escape(x[2:-2] if x.startswith('[[') else x) for x in parts)
+    literal = lambda x: re.escape(x[2:-2] if x.startswith('[[') else x)
+    pattern = ''.join('(\\d+)' if x in ('{a}', '{b}') else literal(x) for x in parts)
     m = re.search(pattern + '$', record['clean'])
     return (record['clean'][:m.start()], int(m[1]), int(m[2])) if m else None
 

@@ -198,7 +198,7 @@ def neuron_faithfulness(model, # nnsight model
                         reference=None, # PairBatch whose clean prompts give the means; default `batch`
                         remote=None, # False, 'local' or True; None: the model's default (locally: the KV path)
                        )->pd.DataFrame:
-    "Accuracy with only the top-k neurons per layer of `layers` kept (the rest mean-ablated at the last position), per k"
+    "Accuracy per k with only the top-k neurons per layer of `layers` kept (the rest mean-ablated, last position)"
     s, remote = spec(model), default_remote(model, remote)
     layers = sorted({c.layer for c in neurons_of(s, layers)})
     ks = [min(int(k), s.d_mlp) for k in ks]
@@ -273,7 +273,8 @@ def operand_grid(model, # nnsight model
     grid = [(a, b) for a in values for b in values]
     ids, mask = left_pad([tok_ids(tok, render(template, a, b)) for a, b in grid], pad_id(tok))
     acts = _grid_acts(model, comps, ids, mask, batch_size, remote)
-    return pd.DataFrame(dict(a=np.repeat([a for a, _ in grid], len(comps)), b=np.repeat([b for _, b in grid], len(comps)),
+    a, b = (np.repeat([p[i] for p in grid], len(comps)) for i in (0, 1))
+    return pd.DataFrame(dict(a=a, b=b,
                              component=[c.name for c in comps] * len(grid), layer=[c.layer for c in comps] * len(grid),
                              neuron=[c.neuron for c in comps] * len(grid), activation=acts.flatten().numpy()))
 

@@ -293,10 +293,12 @@ def plot_neuron_grids(grid:pd.DataFrame, # operand-grid rows: op, component, a, 
     fig, axes = plt.subplots(len(ops), per_op, figsize=(2.5 * per_op, 2.5 * len(ops)), squeeze=False)
     for i, op in enumerate(ops):
         for j, row in enumerate(top[top.op == op].sort_values('rank').head(per_op).itertuples()):
-            g = grid[(grid.op == op) & (grid.component == row.component)].pivot_table(index='a', columns='b', values='activation')
+            cells = grid[(grid.op == op) & (grid.component == row.component)]
+            g = cells.pivot_table(index='a', columns='b', values='activation')
             v = float(np.nanmax(np.abs(g.to_numpy()))) or 1.0
             axes[i][j].imshow(g.to_numpy(), origin='lower', cmap='RdBu_r', vmin=-v, vmax=v, aspect='auto',
-                              extent=(g.columns.min() - .5, g.columns.max() + .5, g.index.min() - .5, g.index.max() + .5))
+                              extent=(g.columns.min() - .5, g.columns.max() + .5,
+                                      g.index.min() - .5, g.index.max() + .5))
             axes[i][j].set_title(_neuron_title(row, lens, labels), fontsize=7)
             axes[i][j].set(xlabel='b' if i == len(ops) - 1 else '', ylabel=f'{op}   a' if j == 0 else '')
             axes[i][j].grid(False)
@@ -316,6 +318,7 @@ def plot_cf_types(df:pd.DataFrame, # rows: component, kind, counterfactual, scor
             ax.annotate(r['component'], (r[x], r[y]), fontsize=6, xytext=(2, 2), textcoords='offset points')
     ax.plot([-lim, lim], [-lim, lim], color='k', lw=.6, ls=':')
     ax.axhline(0, color='k', lw=.6)
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel=f'effect, {x} counterfactuals', ylabel=f'effect, {y} counterfactuals')
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel=f'effect, {x} counterfactuals',
+           ylabel=f'effect, {y} counterfactuals')
     ax.legend(fontsize=7)
     return fig

@@ -310,7 +310,7 @@ def write_report(run)->list[Path]:
 
 # %% ../nbs/13_report.ipynb #9b2e0233
 def check_neuron_atp(data):
-    "holds if AtP and exact patching of its top-200 neurons agree: Spearman >= 0.7 and top-20 overlap >= 0.5; partly if Spearman >= 0.4"
+    "holds if AtP and exact patching agree on AtP's top 200 neurons (Spearman >= .7, top-20 overlap >= .5); partly: >= .4"
     t = _t(data, 'neurons_agreement.csv').set_index(['stat', 'k'], drop=False)
     rho, top20 = t[t.stat == 'spearman'].value.iloc[0], t[(t.stat == 'top_k_overlap') & (t.k == 20)].value.iloc[0]
     ours = (f"Spearman {rho:.2f}, Pearson {t[t.stat == 'pearson'].value.iloc[0]:.2f}, top-20 overlap {top20:.2f} "
@@ -318,20 +318,21 @@ def check_neuron_atp(data):
     return ours, 'holds' if rho >= .7 and top20 >= .5 else 'partly' if rho >= .4 else 'does not hold'
 
 def check_neuron_sparsity(data):
-    "holds if keeping the top-k AtP neurons per key MLP layer (k <= 10% of the layer) keeps >= 90% of clean accuracy and beats k random neurons; partly if k <= 50%"
+    "holds if top k <= 10% AtP neurons per key MLP layer keep >= 90% of clean accuracy, beating random; partly: k <= 50%"
     t = _t(data, 'neurons_faithfulness.csv')
     clean, d_mlp = t.clean_accuracy.iloc[0], int(t.k.max())
     atp, rnd = (t[t.method == m].set_index('k').accuracy for m in ('atp', 'random'))
     enough = atp[atp >= .9 * clean]
     k = int(enough.index.min())
     ours = (f"layers {t.layers.iloc[0]}: clean {100*clean:.1f}%, all neurons mean-ablated {100*atp.loc[0]:.1f}%; "
-            f"top {k} of {d_mlp} per layer keep {100*atp.loc[k]:.1f}% (random {k}: {100*rnd.loc[k]:.1f}%) (n={int(t.n.iloc[0])})")
+            f"top {k} of {d_mlp} per layer keep {100*atp.loc[k]:.1f}% (random {k}: {100*rnd.loc[k]:.1f}%) "
+            f"(n={int(t.n.iloc[0])})")
     if atp.loc[0] >= .9 * clean: return ours + '; ablating them all costs < 10%', 'does not hold'
     better = atp.loc[k] > rnd.loc[k]
     return ours, 'holds' if k <= .1 * d_mlp and better else 'partly' if k <= .5 * d_mlp else 'does not hold'
 
 def check_neuron_patterns(data):
-    "holds if at least half of each operation's strongest neurons fit a range, modulus or result-digit pattern (eta2 >= 0.3); partly if a quarter"
+    "holds if half of the strongest neurons fit a range, modulus or result-digit pattern (eta2 >= .3); partly: 1/4"
     t = _t(data, 'neurons_patterns.csv')
     grid = load_json(Path(data)/'neurons_patterns.meta.json').get('values', '?')
     share = (t.label != 'other').mean()
@@ -340,23 +341,25 @@ def check_neuron_patterns(data):
     return ours, 'holds' if share >= .5 else 'partly' if share >= .25 else 'does not hold'
 
 def check_cf_types(data):
-    "holds if some key MLP carries the result (result-fixed effect < 1/4 of its operand effect) and the MLPs' median |ratio| is below the heads'; partly if some component carries the result"
+    "holds if a key MLP carries the result (|result-fixed| < |operand|/4), MLPs' median |ratio| < heads'; partly: any does"
     t = _t(data, 'cf_types_reading.csv')
     big = t[t.reading != 'small']
     med = big.assign(r=big.ratio.abs()).groupby('kind').r.median()
-    parts = [f"{kind}s: " + ', '.join(f'{n} {r}' for r, n in g.reading.value_counts().items()) for kind, g in t.groupby('kind')]
+    def counts(g): return ', '.join(f'{n} {r}' for r, n in g.reading.value_counts().items())
+    parts = [f"{kind}s: {counts(g)}" for kind, g in t.groupby('kind')]
     carries = big[big.reading == 'carries the result']
-    ours = '; '.join(parts) + f"; median |result-fixed / operand|: heads {med.get('head', float('nan')):.2f}, MLPs {med.get('mlp', float('nan')):.2f}"
+    ratios = f"heads {med.get('head', float('nan')):.2f}, MLPs {med.get('mlp', float('nan')):.2f}"
+    ours = '; '.join(parts) + f"; median |result-fixed / operand|: {ratios}"
     mlp_carries = (carries.kind == 'mlp').any() and med.get('mlp', np.inf) < med.get('head', np.inf)
     return ours, 'holds' if mlp_carries else 'partly' if len(carries) else 'does not hold'
 
 CLAIMS += [
-    Claim('beyond', 'AtP ranks MLP neurons as exact activation patching does (its top 200)', 'not in the paper', check_neuron_atp,
-          'fig_neurons'),
-    Claim('beyond', 'a few neurons per layer carry the key MLP layers (keep top-k, mean-ablate the rest)', 'not in the paper',
-          check_neuron_sparsity, 'fig_neurons'),
-    Claim('beyond', "the strongest neurons follow simple operand patterns (Nikankin et al.'s heuristics)", 'not in the paper',
-          check_neuron_patterns, 'fig_neurons'),
-    Claim('beyond', 'result-fixed counterfactuals separate result carriers (late MLPs) from operand movers (Stolfo et al.)',
+    Claim('beyond', 'AtP ranks MLP neurons as exact activation patching does (its top 200)', 'not in the paper',
+          check_neuron_atp, 'fig_neurons'),
+    Claim('beyond', 'a few neurons per layer carry the key MLP layers (keep top-k, mean-ablate the rest)',
+          'not in the paper', check_neuron_sparsity, 'fig_neurons'),
+    Claim('beyond', "the strongest neurons follow simple operand patterns (Nikankin et al.'s heuristics)",
+          'not in the paper', check_neuron_patterns, 'fig_neurons'),
+    Claim('beyond', 'result-fixed counterfactuals tell result carriers (late MLPs) from operand movers (Stolfo et al.)',
           'not in the paper', check_cf_types, 'fig_cf_types'),
 ]

@@ -29,7 +29,8 @@ class Component:
     neuron: int|None = None  # index into the MLP's hidden units (the input of down_proj)
     def __post_init__(self):
         if self.head is not None and self.neuron is not None:
-            raise ValueError(f"Component: head={self.head} and neuron={self.neuron} both set; a component is one of them")
+            raise ValueError(f"Component: head={self.head} and neuron={self.neuron} both set; "
+                             "a component is a head, an MLP or a neuron")
     @property
     def kind(self)->str:
         return 'neuron' if self.neuron is not None else 'mlp' if self.head is None else 'head'
@@ -72,7 +73,7 @@ class Arch:
     mlp_in: str = 'post_attention_layernorm'   # block-relative: its INPUT is the residual entering the MLP
     mlp_params: tuple = ('mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj')
     neuron_in: tuple = ('mlp.gate_proj', 'mlp.up_proj')  # block-relative: row i of each computes neuron i
-    neuron_out: str = 'mlp.down_proj'    # block-relative: its INPUT is the neuron activations [B,T,d_mlp]; column i writes neuron i
+    neuron_out: str = 'mlp.down_proj'    # block-relative: INPUT = neuron activations [B,T,d_mlp]; column i = neuron i
     norm: str = 'model.norm'             # final norm before the unembedding
     unembed: str = 'lm_head'             # rows = vocabulary
     embed: str = 'model.embed_tokens'
