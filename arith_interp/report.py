@@ -322,11 +322,11 @@ def check_neuron_sparsity(data):
     t = _t(data, 'neurons_faithfulness.csv')
     clean, d_mlp = t.clean_accuracy.iloc[0], int(t.k.max())
     atp, rnd = (t[t.method == m].set_index('k').accuracy for m in ('atp', 'random'))
-    enough = atp[atp >= .9 * clean]
-    k = int(enough.index.min())
+    k = int(atp[atp >= .9 * clean].index.min())
+    shown = [x for x in (10, 100, 400) if x in atp.index and x < d_mlp]
+    curve = ', '.join(f'top {x}: {100*atp.loc[x]:.1f}% (random {100*rnd.loc[x]:.1f}%)' for x in shown)
     ours = (f"layers {t.layers.iloc[0]}: clean {100*clean:.1f}%, all neurons mean-ablated {100*atp.loc[0]:.1f}%; "
-            f"top {k} of {d_mlp} per layer keep {100*atp.loc[k]:.1f}% (random {k}: {100*rnd.loc[k]:.1f}%) "
-            f"(n={int(t.n.iloc[0])})")
+            f"{curve}; >= 90% of clean from k = {k} of {d_mlp} (n={int(t.n.iloc[0])})")
     if atp.loc[0] >= .9 * clean: return ours + '; ablating them all costs < 10%', 'does not hold'
     better = atp.loc[k] > rnd.loc[k]
     return ours, 'holds' if k <= .1 * d_mlp and better else 'partly' if k <= .5 * d_mlp else 'does not hold'
@@ -337,7 +337,7 @@ def check_neuron_patterns(data):
     grid = load_json(Path(data)/'neurons_patterns.meta.json').get('values', '?')
     share = (t.label != 'other').mean()
     counts = ', '.join(f'{k} {v}' for k, v in t.label.value_counts().items())
-    ours = f"{int((t.label != 'other').sum())} of {len(t)} top neurons fit a pattern ({counts}; grid {grid})"
+    ours = f"{int((t.label != 'other').sum())} of {len(t)} (operation, neuron) pairs fit a pattern ({counts}; grid {grid})"
     return ours, 'holds' if share >= .5 else 'partly' if share >= .25 else 'does not hold'
 
 def check_cf_types(data):
