@@ -186,3 +186,11 @@ def test_remote_with_package_hidden_matches_local(setup, name):
     with server_without('arith_interp'):
         remote = fn(m, b, 'local')
     assert registered() and _same(local, remote, tol), (name, local, remote)
+
+
+def test_component_methods_refuse_neurons(setup):
+    "Head/MLP patching would treat a neuron as its whole MLP: every entry point refuses one, naming the neuron module"
+    m, b = setup
+    for fn in (lambda: P.activation_patching(m, b, comps='a0.h1,m1.n2'), lambda: P.path_patching(m, b, comps=['m1.n2']),
+               lambda: P.knockout(m, b, ['m1.n2']), lambda: P.knockout(m, b, [['m0'], ['m1.n2']])):
+        with pytest.raises(ValueError, match='are MLP neurons'): fn()
