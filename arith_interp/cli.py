@@ -10,16 +10,17 @@ import pandas as pd
 from .core import *
 
 # %% auto #0
-__all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'COMMITTED_SFT_STUDY', 'COMMITTED', 'COMMANDS', 'PARSERS', 'remote_arg',
+__all__ = ['REMOTE_SPELLINGS', 'MODEL_HELP', 'UNITS', 'COMMITTED_SFT_STUDY', 'COMMITTED', 'COMMANDS', 'PARSERS', 'remote_arg',
            'positive_int', 'non_negative_int', 'positive_float', 'command_parser', 'add_model_args', 'add_data_arg',
            'add_seed_arg', 'add_out_args', 'data_folder', 'lock_output', 'release_outputs', 'output_file',
            'planned_files', 'check_outputs', 'json_ready', 'write_json', 'write_result', 'info_parser', 'remote_info',
            'cli_info', 'tokenizer_for', 'gsm8k_expressions', 'data_parser', 'cli_data', 'evaluate_parser',
-           'cli_evaluate', 'add_pairs_args', 'check_file', 'check_pairs', 'read_pairs', 'locate_parser', 'cli_locate',
-           'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table', 'cli_knockout', 'transfer_parser',
-           'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser', 'sft_study_folder',
-           'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder', 'reproduce_parser',
-           'cli_reproduce', 'plan_gate', 'circuit_parser', 'cli_circuit', 'usage', 'main']
+           'cli_evaluate', 'add_pairs_args', 'check_file', 'check_pairs', 'read_pairs', 'add_neuron_args',
+           'check_neuron_args', 'neuron_names', 'locate_neurons', 'add_counterfactual_arg', 'retyped', 'locate_parser',
+           'cli_locate', 'add_op_arg', 'ranking_arg', 'knockout_parser', 'knockout_table', 'cli_knockout',
+           'transfer_parser', 'cli_transfer', 'sft_parser', 'check_sft_out', 'cli_sft', 'sft_study_parser',
+           'sft_study_folder', 'cli_sft_study', 'committed_folder', 'default_study_folder', 'check_study_folder',
+           'reproduce_parser', 'cli_reproduce', 'plan_gate', 'circuit_parser', 'cli_circuit', 'usage', 'main']
 
 # %% ../nbs/19_cli.ipynb #8cef36bb
 REMOTE_SPELLINGS = {'false': False, 'local': 'local', 'true': True}
@@ -240,7 +241,7 @@ def gsm8k_expressions(data:Path)->list[str]:
 # %% ../nbs/19_cli.ipynb #15f508d8
 def data_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp data`"
-    from arith_interp.data import OPS, STYLES, VARIANTS, COUNTERFACTUALS
+    from arith_interp.data import OPS, STYLES, VARIANTS, PAIR_COUNTERFACTUALS
     parser = command_parser('data', 'write arithmetic prompt pairs (clean + counterfactual) as JSONL')
     parser.add_argument('--ops', nargs='+', default=list(OPS), choices=list(OPS), help='operations')
     parser.add_argument('--styles', nargs='+', default=['all'], choices=[*STYLES, 'all'], help='template styles')
@@ -249,8 +250,8 @@ def data_parser()->argparse.ArgumentParser:
     parser.add_argument('--n', type=positive_int, default=None,
                         help='number of records (None: every combination; 200 for variants)')
     parser.add_argument('--k-shot', type=non_negative_int, default=0, help='few-shot examples per prompt')
-    parser.add_argument('--counterfactual', default='nulled', choices=COUNTERFACTUALS,
-                        help='how the corrupt prompt is made')
+    parser.add_argument('--counterfactual', default='nulled', choices=PAIR_COUNTERFACTUALS,
+                        help='how the corrupt prompt is made (operand, result-fixed, operator: single-digit only)')
     parser.add_argument('--filter', action='store_true', help='keep only prompts the model answers correctly')
     add_model_args(parser)
     add_data_arg(parser)
@@ -361,6 +362,62 @@ def read_pairs(model, pairs, n:int|None=None):
     if not records: raise ValueError(f"--pairs {path!r} holds no records")
     return encode_pairs(model.tokenizer, records[:n] if n else records)
 
+# %% ../nbs/19_cli.ipynb #b6922dbc
+UNITS = ('component', 'neuron')
+
+def add_neuron_args(parser:argparse.ArgumentParser):
+    "--unit, --layers, --neurons, --top-k of `locate`"
+    parser.add_argument('--unit', default='component', choices=UNITS,
+                        help='component: every head and MLP; neuron: single MLP neurons (method atp or act)')
+    parser.add_argument('--layers', default=None,
+                        help="--unit neuron: layers whose neurons are scored, e.g. '20,21' (default all)")
+    parser.add_argument('--neurons', default=None,
+                        help="--unit neuron --method act: neurons to patch, 'm3.n7,m4.n0' or a ranking CSV (--top-k)")
+    parser.add_argument('--top-k', type=positive_int, default=200,
+                        help='with a --neurons CSV: how many neurons, by |score|')
+
+def check_neuron_args(args):
+    "A `ValueError` for neuron options that do not fit the method or unit (before any work)"
+    given = [flag for flag, value in (('--layers', args.layers), ('--neurons', args.neurons)) if value]
+    if args.unit == 'component' and given:
+        raise ValueError(f"{', '.join(given)} need --unit neuron")
+    if args.unit == 'neuron' and args.method not in ('atp', 'act'):
+        raise ValueError(f"--unit neuron takes --method atp or act, not {args.method!r}")
+    if args.neurons and args.method != 'act':
+        raise ValueError("--neurons lists neurons to patch exactly: it needs --method act")
+    if args.neurons and args.neurons.endswith('.csv'): check_file(args.neurons, '--neurons')
+
+def neuron_names(neurons:str|None, top_k:int)->list[str]|None:
+    "Neuron names from '--neurons' (names, or the top `top_k` by |score| of a ranking CSV); None when not given"
+    if not neurons or not neurons.endswith('.csv'): return neurons and [n for n in neurons.split(',') if n.strip()]
+    table = load_table(neurons)
+    table = table[table.kind == 'neuron']
+    return table.loc[table.score.abs().sort_values(ascending=False, kind='stable').index[:top_k], 'component'].tolist()
+
+def locate_neurons(model, batch, args)->pd.DataFrame:
+    "The neuron ranking of `locate --unit neuron`"
+    from arith_interp.neurons import neuron_attribution, neuron_patching
+    if args.method == 'atp':
+        return neuron_attribution(model, batch, args.metric, layers=args.layers, seed=args.seed)
+    return neuron_patching(model, batch, neuron_names(args.neurons, args.top_k), args.metric, layers=args.layers,
+                           seed=args.seed)
+
+def add_counterfactual_arg(parser:argparse.ArgumentParser):
+    "--counterfactual of `locate`: remake the counterfactual of every pair with one type"
+    from arith_interp.data import PAIR_COUNTERFACTUALS
+    parser.add_argument('--counterfactual', default=None, choices=PAIR_COUNTERFACTUALS,
+                        help="remake each pair's counterfactual with this type (default: the file's own)")
+
+def retyped(model, batch, cf:str|None, seed:int):
+    "`batch` with every counterfactual remade as type `cf` (`data.with_counterfactual`); `batch` itself if `cf` is None"
+    from arith_interp.data import with_counterfactual, encode_pairs
+    if cf is None: return batch
+    dropped = {}
+    records = with_counterfactual(model.tokenizer, batch.records, cf, seed, dropped)
+    if not records: raise ValueError(f"--counterfactual {cf}: no pair of --pairs could be remade (dropped: {dropped})")
+    print(f"--counterfactual {cf}: {len(records)} of {len(batch)} pairs remade (dropped: {dropped})")
+    return encode_pairs(model.tokenizer, records)
+
 # %% ../nbs/19_cli.ipynb #267ebc13
 def locate_parser()->argparse.ArgumentParser:
     "Argument parser of `arith-interp locate`"
@@ -370,6 +427,8 @@ def locate_parser()->argparse.ArgumentParser:
     add_pairs_args(parser)
     parser.add_argument('--method', default='path', choices=list(LOCATORS), help='patching method')
     parser.add_argument('--metric', default='logit', choices=list(METRICS), help='what a patch changes')
+    add_neuron_args(parser)
+    add_counterfactual_arg(parser)
     add_model_args(parser)
     add_seed_arg(parser)
     add_out_args(parser, 'runs/locate', 'ranking table (.csv or .json) or a folder for locate.csv')
@@ -380,18 +439,21 @@ def cli_locate(argv:list[str]|None=None)->int:
     from arith_interp.models import load, check_model_source
     from arith_interp.ranking import locate, top_k, key_components
     args = locate_parser().parse_args(argv)
+    check_neuron_args(args)
     out = output_file(args.out, 'locate', ('csv', 'json'))
     check_outputs(planned_files(out), args.overwrite)
     check_model_source(args.model, args.remote)
     records = check_pairs(args.pairs, args.metric)
     set_seed(args.seed)
     model = load(args.model, device=args.device, remote=args.remote)
-    batch = read_pairs(model, records, args.n)
-    table = locate(model, batch, method=args.method, metric=args.metric, seed=args.seed)
+    batch = retyped(model, read_pairs(model, records, args.n), args.counterfactual, args.seed)
+    table = (locate(model, batch, method=args.method, metric=args.metric, seed=args.seed) if args.unit == 'component'
+             else locate_neurons(model, batch, args))
     meta = provenance(model=args.model, seed=args.seed, method=args.method, metric=args.metric, pairs=str(args.pairs),
-                      n_pairs=len(batch))
+                      n_pairs=len(batch), unit=args.unit, counterfactual=args.counterfactual)
     write_result(out, {'table': table}, meta)
-    print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {', '.join(top_k(table, 5)) if table.score.any() else 'none (every score is 0)'}; "
+    top5 = ', '.join(top_k(table, 5, tuple(table.kind.unique()))) if table.score.any() else 'none (every score is 0)'
+    print(f"{args.method}/{args.metric} on {len(batch)} pairs -> {out}; top 5: {top5}; "
           f"{len(key_components(table))} components below -5%")
     return 0
 
@@ -836,7 +898,7 @@ COMMANDS = {
     'info':      (cli_info,      "print a model's architecture facts as JSON"),
     'data':      (cli_data,      'generate arithmetic prompt pairs with counterfactuals (JSONL)'),
     'evaluate':  (cli_evaluate,  'accuracy with 95% intervals on arith / math / general suites'),
-    'locate':    (cli_locate,    'score every head and MLP (path | act | atp | lrp)'),
+    'locate':    (cli_locate,    'score every head and MLP (path | act | atp | lrp), or MLP neurons'),
     'knockout':  (cli_knockout,  'accuracy after ablating components, top-k vs random-k'),
     'transfer':  (cli_transfer,  'knock out key heads on transfer and control datasets'),
     'sft':       (cli_sft,       'Precise SFT of the located components (and baselines)'),

@@ -134,5 +134,5 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
     return errors
 
 # %% ../nbs/19a_layout.ipynb #826f832e
-LAYERS = ['core', 'models, ndif', 'sites', 'data, benchmarks', 'patching, lrp, analysis', 'ranking, edges', 'evaluation',
+LAYERS = ['core', 'models, ndif', 'sites', 'data, benchmarks', 'patching, lrp, analysis', 'neurons', 'ranking, edges', 'evaluation',
           'transfer, sft', 'sft_study', 'plotting, report', 'reproduce', 'plan', 'layout']

@@ -82,6 +82,8 @@ STAGES = (
                 'the multiple-choice and word-problem sets (hooks on local weights, generation) are skipped'),
     RemoteStage('circuit', 'skip', 'EAP-IG needs gradients (plain torch on local weights); the library\'s exact edge '
                 'patching and circuit evaluation run on NDIF (`edges`, traced), the stage does not'),
+    RemoteStage('neurons', 'remote', 'counterfactual-type patching of the key components is a trace',
+                untrusted_skips='neuron attribution (AtP) needs gradients, and the neuron tables build on it'),
     RemoteStage('benchmarks', 'local', 'tabulates the benchmark JSON files'),
     RemoteStage('figures', 'local', 'reads the tables; figures of skipped stages are skipped'),
     RemoteStage('report', 'local', 'REPORT.md from the tables'))

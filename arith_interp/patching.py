@@ -314,9 +314,16 @@ def score_table(model, # the model (its name is recorded)
     return pd.DataFrame([row(c, v) for c, v in zip(comps, values)])
 
 def _comps(model, comps)->list:
-    "The requested components (names or Components), default every head and MLP, checked"
+    "The requested components (names or Components), default every head and MLP, checked (no neurons: see `neurons`)"
     s = spec(model)
-    return components(s) if comps is None else parse_components(comps, s)
+    return components(s) if comps is None else _no_neurons(parse_components(comps, s))
+
+def _no_neurons(comps:list)->list:
+    "`comps`, or an error if one is a single MLP neuron (these methods patch whole heads and MLPs)"
+    found = [c.name for c in comps if c.kind == 'neuron']
+    if found: raise ValueError(f"components {found[:3]} are MLP neurons: patching scores heads and MLPs; "
+                               "use arith_interp.neurons (or `locate --unit neuron`) for neurons")
+    return comps
 
 # %% ../nbs/06_patching.ipynb #f61a3a0c
 def linear_rows(linear, # a bias-free linear module (an nnsight envoy inside a trace, or the bare module)
@@ -534,7 +541,7 @@ def knockout(model, # nnsight model
     "Accuracy after ablating `comps` at the last position (a list of sets gives one result per set, one forward)"
     check_choice('ablation', ablation, ABLATIONS)
     s, n_pairs = spec(model), len(batch.answer)
-    sets = [parse_components(c, s) for c in comps] if _is_sets(comps) else [parse_components(comps, s)]
+    sets = [_no_neurons(parse_components(c, s)) for c in (comps if _is_sets(comps) else [comps])]
     with torch.no_grad():
         with model.session(remote=default_remote(model, remote)):
             reference_cache = activation_cache(model, reference or batch, 'clean')

@@ -15,7 +15,7 @@ __all__ = ['PALETTE', 'SIGN_NOTE', 'DIVERGING', 'RULE_COLORS', 'RULE_ORDER', 'pa
            'figures_dir', 'savefig', 'sign_colour', 'sign_caption', 'head_grid', 'plot_head_heatmap', 'plot_mlp_bars',
            'plot_attention_roles', 'plot_overlap_matrix', 'plot_mlp_cosines', 'plot_logit_lens', 'plot_transfer',
            'plot_method_scatter', 'plot_faithfulness', 'plot_knockout', 'plot_benchmarks', 'plot_table',
-           'plot_ablation', 'plot_sft_select', 'plot_sft_curves']
+           'plot_ablation', 'plot_sft_select', 'plot_sft_curves', 'plot_neuron_grids', 'plot_cf_types']
 
 # %% ../nbs/12_plotting.ipynb #07d0e4da
 def paper_dir()->Path:
@@ -309,4 +309,54 @@ def plot_sft_curves(curves:pd.DataFrame, # `sft_study.curves_table` rows (run, r
                 label=name if not name.startswith('random') or name.endswith('-s0') else None)
     ax.set(xlabel='optimizer step', ylabel=f'training loss ({window}-step mean)')
     ax.legend(fontsize=6, ncol=2)
+    return fig
+
+# %% ../nbs/12_plotting.ipynb #41e24b5b
+def _neuron_title(row, lens:pd.DataFrame|None, labels:dict)->str:
+    "'m24.n3 (range)' plus the neuron's top promoted tokens"
+    title = f"{row.component} ({labels.get((row.op, row.component), '?')})"
+    if lens is None: return title
+    top = lens[(lens.component == row.component) & (lens.sign == 1)].sort_values('rank').token.head(3)
+    return title + '\n+' + ' '.join(repr(t.strip() or t) for t in top)
+
+def plot_neuron_grids(grid:pd.DataFrame, # operand-grid rows: op, component, a, b, activation
+                      top:pd.DataFrame, # op, rank, component of the neurons to show
+                      lens:pd.DataFrame|None=None, # logit-lens rows (component, sign, rank, token)
+                      patterns:pd.DataFrame|None=None, # op, component, label
+                      per_op:int=3, # neurons per operation (columns)
+                     ):
+    "Activation heatmaps over the operand grid: one row per operation, its `per_op` strongest neurons"
+    ops = list(dict.fromkeys(top.op))
+    labels = {} if patterns is None else {(r.op, r.component): r.label for r in patterns.itertuples()}
+    fig, axes = plt.subplots(len(ops), per_op, figsize=(2.5 * per_op, 2.5 * len(ops)), squeeze=False)
+    for i, op in enumerate(ops):
+        for j, row in enumerate(top[top.op == op].sort_values('rank').head(per_op).itertuples()):
+            cells = grid[(grid.op == op) & (grid.component == row.component)]
+            g = cells.pivot_table(index='a', columns='b', values='activation')
+            v = float(np.nanmax(np.abs(g.to_numpy()))) or 1.0
+            axes[i][j].imshow(g.to_numpy(), origin='lower', cmap='RdBu_r', vmin=-v, vmax=v, aspect='auto',
+                              extent=(g.columns.min() - .5, g.columns.max() + .5,
+                                      g.index.min() - .5, g.index.max() + .5))
+            axes[i][j].set_title(_neuron_title(row, lens, labels), fontsize=7)
+            axes[i][j].set(xlabel='b' if i == len(ops) - 1 else '', ylabel=f'{op}   a' if j == 0 else '')
+            axes[i][j].grid(False)
+    fig.tight_layout()
+    return fig
+
+def plot_cf_types(df:pd.DataFrame, # rows: component, kind, counterfactual, score
+                  x:str='operand', y:str='result-fixed', # the two counterfactual types on the axes
+                 ):
+    "Effect under counterfactual type `x` against type `y`, heads and MLPs coloured, the larger ones named"
+    w = df.pivot_table(index=['component', 'kind'], columns='counterfactual', values='score').reset_index()
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    lim = float(np.nanmax(np.abs(w[[x, y]].to_numpy()))) * 1.1 or 1.0
+    for kind, g in w.groupby('kind'):
+        ax.scatter(g[x], g[y], s=14, color=PALETTE.get(kind, 'k'), label=kind)
+        for _, r in g[np.maximum(g[x].abs(), g[y].abs()) >= 0.15 * lim].iterrows():     # name the ones that matter
+            ax.annotate(r['component'], (r[x], r[y]), fontsize=6, xytext=(2, 2), textcoords='offset points')
+    ax.plot([-lim, lim], [-lim, lim], color='k', lw=.6, ls=':')
+    ax.axhline(0, color='k', lw=.6)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xlabel=f'effect, {x} counterfactuals',
+           ylabel=f'effect, {y} counterfactuals')
+    ax.legend(fontsize=7)
     return fig

@@ -16,7 +16,8 @@ __all__ = ['VERDICTS', 'CLAIMS', 'Claim', 'fmt_acc', 'evaluate_claim', 'render_r
            'check_transfer', 'check_control', 'check_gsm8k_overlap', 'check_speed', 'check_sft', 'check_lrp',
            'check_faithfulness', 'check_select_gain', 'check_select_vs_full', 'blind_sets', 'check_select_general',
            'check_select_rule', 'check_select_best', 'check_select_graft', 'write_report', 'check_circuit_80',
-           'check_circuit_vs_nodes']
+           'check_circuit_vs_nodes', 'check_neuron_atp', 'check_neuron_sparsity', 'check_neuron_patterns',
+           'check_cf_types']
 
 # %% ../nbs/13_report.ipynb #61eb57ef
 VERDICTS = ('reproduced', 'partly', 'not on this model',
@@ -359,4 +360,60 @@ CLAIMS += [
           check_circuit_80, 'fig_circuit'),
     Claim('beyond', 'an edge circuit is more faithful than the node circuit with as many edges', 'not in the paper',
           check_circuit_vs_nodes, 'fig_circuit'),
+]
+
+# %% ../nbs/13_report.ipynb #9b2e0233
+def check_neuron_atp(data):
+    "holds if AtP and exact patching agree on AtP's top 200 neurons (Spearman >= .7, top-20 overlap >= .5); partly: >= .4"
+    t = _t(data, 'neurons_agreement.csv').set_index(['stat', 'k'], drop=False)
+    rho, top20 = t[t.stat == 'spearman'].value.iloc[0], t[(t.stat == 'top_k_overlap') & (t.k == 20)].value.iloc[0]
+    ours = (f"Spearman {rho:.2f}, Pearson {t[t.stat == 'pearson'].value.iloc[0]:.2f}, top-20 overlap {top20:.2f} "
+            f"({int(t.n_neurons.iloc[0])} neurons, n={int(t.n_pairs.iloc[0])} pairs)")
+    return ours, 'holds' if rho >= .7 and top20 >= .5 else 'partly' if rho >= .4 else 'does not hold'
+
+def check_neuron_sparsity(data):
+    "holds if top k <= 10% AtP neurons per key MLP layer keep >= 90% of clean accuracy, beating random; partly: k <= 50%"
+    t = _t(data, 'neurons_faithfulness.csv')
+    clean, d_mlp = t.clean_accuracy.iloc[0], int(t.k.max())
+    atp, rnd = (t[t.method == m].set_index('k').accuracy for m in ('atp', 'random'))
+    k = int(atp[atp >= .9 * clean].index.min())
+    shown = [x for x in (10, 100, 400) if x in atp.index and x < d_mlp]
+    curve = ', '.join(f'top {x}: {100*atp.loc[x]:.1f}% (random {100*rnd.loc[x]:.1f}%)' for x in shown)
+    ours = (f"layers {t.layers.iloc[0]}: clean {100*clean:.1f}%, all neurons mean-ablated {100*atp.loc[0]:.1f}%; "
+            f"{curve}; >= 90% of clean from k = {k} of {d_mlp} (n={int(t.n.iloc[0])})")
+    if atp.loc[0] >= .9 * clean: return ours + '; ablating them all costs < 10%', 'does not hold'
+    better = atp.loc[k] > rnd.loc[k]
+    return ours, 'holds' if k <= .1 * d_mlp and better else 'partly' if k <= .5 * d_mlp else 'does not hold'
+
+def check_neuron_patterns(data):
+    "holds if half of the strongest neurons fit a range, modulus or result-digit pattern (eta2 >= .3); partly: 1/4"
+    t = _t(data, 'neurons_patterns.csv')
+    grid = load_json(Path(data)/'neurons_patterns.meta.json').get('values', '?')
+    share = (t.label != 'other').mean()
+    counts = ', '.join(f'{k} {v}' for k, v in t.label.value_counts().items())
+    ours = f"{int((t.label != 'other').sum())} of {len(t)} (operation, neuron) pairs fit a pattern ({counts}; grid {grid})"
+    return ours, 'holds' if share >= .5 else 'partly' if share >= .25 else 'does not hold'
+
+def check_cf_types(data):
+    "holds if a key MLP carries the result (|result-fixed| < |operand|/4), MLPs' median |ratio| < heads'; partly: any does"
+    t = _t(data, 'cf_types_reading.csv')
+    big = t[t.reading != 'small']
+    med = big.assign(r=big.ratio.abs()).groupby('kind').r.median()
+    def counts(g): return ', '.join(f'{n} {r}' for r, n in g.reading.value_counts().items())
+    parts = [f"{kind}s: {counts(g)}" for kind, g in t.groupby('kind')]
+    carries = big[big.reading == 'carries the result']
+    ratios = f"heads {med.get('head', float('nan')):.2f}, MLPs {med.get('mlp', float('nan')):.2f}"
+    ours = '; '.join(parts) + f"; median |result-fixed / operand|: {ratios}"
+    mlp_carries = (carries.kind == 'mlp').any() and med.get('mlp', np.inf) < med.get('head', np.inf)
+    return ours, 'holds' if mlp_carries else 'partly' if len(carries) else 'does not hold'
+
+CLAIMS += [
+    Claim('beyond', 'AtP ranks MLP neurons as exact activation patching does (its top 200)', 'not in the paper',
+          check_neuron_atp, 'fig_neurons'),
+    Claim('beyond', 'a few neurons per layer carry the key MLP layers (keep top-k, mean-ablate the rest)',
+          'not in the paper', check_neuron_sparsity, 'fig_neurons'),
+    Claim('beyond', "the strongest neurons follow simple operand patterns (Nikankin et al.'s heuristics)",
+          'not in the paper', check_neuron_patterns, 'fig_neurons'),
+    Claim('beyond', 'result-fixed counterfactuals tell result carriers (late MLPs) from operand movers (Stolfo et al.)',
+          'not in the paper', check_cf_types, 'fig_cf_types'),
 ]

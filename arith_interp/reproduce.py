@@ -470,7 +470,8 @@ def study(report_fn=None)->list[Stage]:
               nb('mechanism', ['23_mechanism.ipynb'], ['data', 'locate'], 'attention shares, MLP cosines, logit lens'),
               nb('sft', ['24_sft.ipynb'], ['locate', 'baseline'], 'Precise SFT and its baselines'),   # clears its own runs (`forced_cache`)
               nb('transfer', ['25_transfer.ipynb'], ['data', 'locate'], 'key-head knockout beyond the templates'),
-              nb('circuit', ['26_circuit.ipynb'], ['data', 'locate'], 'edge circuits: EAP-IG senders of the key heads, exact agreement, MIB faithfulness')]
+              nb('circuit', ['26_circuit.ipynb'], ['data', 'locate'], 'edge circuits: EAP-IG senders of the key heads, exact agreement, MIB faithfulness'),
+              nb('neurons', ['27_neurons.ipynb'], ['data', 'locate'], 'MLP neurons (AtP, exact check, patterns) and counterfactual types')]
     stages.append(Stage('benchmarks', bench_stage, doc='benchmark JSON -> benchmarks.csv', src=tuple(str(proj_root()/'benchmarks'/f) for f, _ in _BENCH.values())))
     stages.append(figures_stage([s.name for s in stages]))
     if report_fn: stages.append(Stage('report', report_fn, tuple(s.name for s in stages), 'paper/REPORT.md'))

@@ -4,7 +4,7 @@ import pandas as pd
 ROOT = pathlib.Path(__file__).parents[1]
 PAPER = ROOT/'paper'
 FIGURES = ['fig_circuit', 'fig_head_heatmap', 'fig_mlp_bars', 'fig_knockout', 'fig_attention', 'fig_op_overlap', 'fig_mlp_cosine', 'fig_logit_lens',
-           'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks']   # reproduce's stages
+           'fig_transfer', 'fig_lrp_agreement', 'fig_faithfulness', 'fig_sft_table', 'fig_sft_ablation', 'fig_benchmarks', 'fig_neurons', 'fig_cf_types']   # reproduce's stages
 STUDY_FIGURES = ['fig_sft_select', 'fig_sft_curves']   # from the published Precise SFT selection study (`arith-interp sft-study --publish`)
 STUDY = tuple(n.removesuffix('.gz').removesuffix('.csv') + '.meta.json' for n in
               ('sft_select.csv', 'sft_select_contrasts.csv', 'sft_select_components.csv', 'sft_select_predictions.csv.gz',
