@@ -63,10 +63,7 @@ def test_no_machine_paths_in_written_metadata():
     found = {f.name: machine_paths(f.read_text()) for f in files}
     assert not {k: v for k, v in found.items() if v}, found
 
-STORED_BEFORE_WIDE_TABLES = {'99c_fig_sft_tradeoff.ipynb'}   # being rewritten on main; its next run stores whole tables: then drop this
-
-@pytest.mark.parametrize('path', [pytest.param(p, marks=pytest.mark.xfail(reason='stored before wide_tables; re-run it'))
-                                  if p.name in STORED_BEFORE_WIDE_TABLES else p for p in NOTEBOOKS], ids=lambda p: p.name)
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=lambda p: p.name)
 def test_no_truncated_tables(path):
     cut = [output_text(o)[:200] for o in outputs(path) if _TRUNCATED.search(''.join(o.get('data', {}).get('text/plain', '')))]
     assert not cut, f'a stored table is cut by pandas (run it with core.wide_tables()): {cut[:2]}'

@@ -9,9 +9,7 @@ def test_readme_states_the_plans_gpu_numbers():
     assert gpu_memory_markdown() in readme, 'README.md: the GPU memory table is not arith_interp.plan.gpu_memory_table'
     plan = study_plan('llama2-7b-shape', 'full', 'cuda', rate=1.0).set_index('part').peak_gb
     assert plan.drop(['precise step', 'random step', 'lora step', 'full step']).max() < 35
-    for part, said in [('precise step', 130), ('full step', 170)]:
-        assert abs(plan[part] - said) < 5, (part, plan[part])
-        assert f'{said} GB' in readme
+    assert plan.max() < 80   # the full budget's gradient accumulation keeps every stage on one 80 GB GPU
 
 def test_reproduce_full_plan_prints_without_running(tmp_path):
     out = tmp_path/'run'
