@@ -18,10 +18,10 @@ from .benchmarks import MATH, GENERAL, load_benchmark, local_path, norm_number, 
 # %% auto #0
 __all__ = ['NUMBER', 'ANSWER_CUE', 'COT_STOP', 'ARITH_FORMAT', 'SUITES', 'OP_NAMES', 'wilson', 'bootstrap_ci', 'acc_row',
            'pair_scores', 'summarize_pairs', 'next_token_hits', 'numbers', 'first_number', 'extract_number',
-           'cot_solution', 'cot_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop', 'generate', 'same_number',
-           'eval_generation', 'answer_hits', 'seq_logprobs', 'prefix_logprobs', 'regroup', 'choice_logprobs', 'eval_mc',
-           'answer_loss', 'forced_hits', 'kl_drift', 'arith_records', 'eval_arith', 'eval_math', 'eval_general',
-           'evaluate']
+           'cot_solution', 'cot_shots', 'worked_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop', 'generate',
+           'same_number', 'eval_generation', 'answer_hits', 'seq_logprobs', 'prefix_logprobs', 'regroup',
+           'choice_logprobs', 'eval_mc', 'answer_loss', 'forced_hits', 'kl_drift', 'arith_records', 'eval_arith',
+           'eval_math', 'eval_general', 'evaluate']
 
 # %% ../nbs/05_evaluation.ipynb #6ff83461
 def wilson(k:int, # successes
@@ -149,7 +149,11 @@ def cot_shots(k:int=3, # worked examples
     "Few-shot prefix of the `k` shortest of the first `pool` GSM8K training items"
     items = load_benchmark('gsm8k', 'train', data, limit=pool)
     shortest = sorted(items, key=lambda it: len(it['question']) + len(it['solution']))[:k]
-    return ''.join(f"Question: {it['question']}\nAnswer: {cot_solution(it['solution'])}\n\n" for it in shortest)
+    return worked_shots([dict(question=it['question'], answer=cot_solution(it['solution'])) for it in shortest])
+
+def worked_shots(shots:list[dict]=())->str: # worked examples (dicts with question, answer)
+    "The few-shot prefix `cot_prompt` takes, from worked `shots`"
+    return ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
 
 def cot_prompt(question:str, shots:str='')->str:
     "Prompt asking `question` after the few-shot prefix `shots`"

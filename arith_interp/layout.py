@@ -8,7 +8,7 @@ import ast, re
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['LAYERS', 'module_references', 'import_graph', 'layer_of', 'layering_errors']
+__all__ = ['LAYERS', 'ALLOWED_PRIVATE', 'module_references', 'import_graph', 'layer_of', 'layering_errors', 'private_uses']
 
 # %% ../nbs/19a_layout.ipynb #84df1b96
 def _target(name:str, package:str)->str|None:
@@ -134,5 +134,62 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
     return errors
 
 # %% ../nbs/19a_layout.ipynb #826f832e
-LAYERS = ['core', 'models, ndif', 'sites', 'data, benchmarks', 'patching, lrp, analysis', 'ranking', 'evaluation',
-          'transfer, sft', 'sft_study', 'plotting, report', 'reproduce', 'layout']
+LAYERS = ['core', 'compat', 'models, ndif', 'sites', 'data, benchmarks', 'patching, lrp, analysis', 'ranking', 'evaluation',
+          'transfer, sft', 'sft_study', 'plotting, report', 'reproduce', 'plan, layout']
+
+# %% ../nbs/19a_layout.ipynb #d59e26e7
+def _own_names(tree:ast.AST)->set[str]:
+    "Names `tree` defines: functions, classes, assigned names, arguments and `self.x` attributes"
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store): names.add(node.id)
+        elif isinstance(node, ast.arg): names.add(node.arg)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _is_self(node.value):
+            names.add(node.attr)
+    return names
+
+# %% ../nbs/19a_layout.ipynb #5d65d568
+def _is_self(node:ast.AST)->bool:
+    "True for `self`, `cls` (our own objects)"
+    return isinstance(node, ast.Name) and node.id in ('self', 'cls')
+
+# %% ../nbs/19a_layout.ipynb #dd42bfe6
+def _private(name:str)->bool:
+    "True for `_x` but not for a dunder `__x__`"
+    return name.startswith('_') and not (name.startswith('__') and name.endswith('__'))
+
+# %% ../nbs/19a_layout.ipynb #613fea45
+def _private_use(node:ast.AST, parent:ast.AST|None, listed:set, own:set)->str|None:
+    "What `node` (under `parent`) does with another library's private names, or None"
+    if isinstance(node, ast.ImportFrom) and node.level == 0:
+        names = [a.name for a in node.names if _private(a.name)]
+        return f'imports {", ".join(names)} from {node.module}' if names else None
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and isinstance(parent, ast.ClassDef):
+        return f'overrides {node.name}' if node.name in listed else None
+    if isinstance(node, ast.Constant) and node.value in listed and isinstance(parent, ast.Call):
+        return f'names {node.value!r}'
+    if not isinstance(node, ast.Attribute) or _is_self(node.value): return None
+    if isinstance(node.ctx, ast.Store) and node.attr.startswith('_'): return f'sets .{node.attr} on a foreign object'
+    if node.attr in listed or (_private(node.attr) and node.attr not in own): return f'reads .{node.attr}'
+    return None
+
+# %% ../nbs/19a_layout.ipynb #c349c255
+ALLOWED_PRIVATE = ('os._exit',)   # private-looking names that are documented public API
+
+# %% ../nbs/19a_layout.ipynb #07f8378f
+def private_uses(package_dir:str|Path, # the package folder
+                 skip=('compat',), # modules allowed to use private API (the compatibility module)
+                )->dict[str, list[str]]:
+    "{module: ['line N: what']} for every use of another library's private names outside `skip`"
+    from arith_interp.compat import PRIVATE
+    listed = {p.name for p in PRIVATE if _private(p.name) or not p.name.startswith('__')}
+    paths = sorted(p for p in Path(package_dir).glob('*.py') if not p.name.startswith('_') and p.stem not in skip)
+    trees = {p.stem: ast.parse(p.read_text()) for p in paths}
+    own, found = set().union(*map(_own_names, trees.values())), {}
+    for module, tree in trees.items():
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        lines = [f'line {n.lineno}: {use}' for n in ast.walk(tree)
+                 if (use := _private_use(n, parents.get(n), listed, own)) and ast.unparse(n) not in ALLOWED_PRIVATE]
+        if lines: found[module] = sorted(set(lines), key=lambda s: int(s.split()[1][:-1]))
+    return found

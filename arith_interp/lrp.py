@@ -10,6 +10,7 @@ from functools import partial
 import numpy as np, pandas as pd, torch
 from .core import *
 from .models import hf_module, default_remote, model_name
+from .compat import mark, marked
 from .sites import *
 from .data import positions
 
@@ -87,19 +88,19 @@ def attnlrp(model, # an nnsight model or bare HF module; only this object's modu
             rules:dict|None=None): # class name -> rule; default `RULES`
     "Apply the AttnLRP rules to the modules of `model` for the duration of the block; yields the bare HF module"
     hf, rules = hf_module(model), rules or RULES
-    if getattr(hf, '_ai_lrp', False):
+    if marked(hf, 'attnlrp'):
         raise RuntimeError("attnlrp is already active on this model; rules must not be applied twice")
     plan = [(m, r) for m in hf.modules() if (r := _rule_for(m, rules))]
     handles = []
     try:
-        hf._ai_lrp = True
+        mark(hf, 'attnlrp')
         for m, r in plan:
             handles += r(m)
         yield hf
     finally:
         for h in handles:
             h.remove()
-        hf._ai_lrp = False
+        mark(hf, 'attnlrp', on=False)
 
 # %% ../nbs/08_lrp.ipynb #47a1ad16
 def input_relevance(fn, # function of `x` returning one value per row

@@ -12,13 +12,15 @@ from nnsight import TransformersModel
 from transformers import AutoModelForCausalLM, AutoTokenizer, AutoConfig, PreTrainedTokenizerFast
 from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
 from .core import *
+from .compat import hf_module, mark, marked
+_all_ = ['hf_module']   # re-exported: the one reader of nnsight's private `_module` lives in compat
 
 # %% auto #0
 __all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'SHAPES', 'Embedded', 'embedded_gguf', 'write_manifest',
            'cache_ok', 'embedded_weights', 'float32_logits', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model',
            'model_name', 'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model',
-           'shape_config', 'shape_model', 'hf_module', 'model_info', 'run_forward', 'run_generate', 'is_tiny',
-           'hub_offline', 'in_hub_cache', 'hub_reachable', 'check_model_source', 'load']
+           'shape_config', 'shape_model', 'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline',
+           'in_hub_cache', 'hub_reachable', 'check_model_source', 'load', 'hf_module']
 
 # %% ../nbs/01_models.ipynb #2e4d22f4
 @dataclass(frozen=True)
@@ -120,10 +122,10 @@ def float32_logits(hf:torch.nn.Module, # a bare HF causal LM
                   )->torch.nn.Module:
     "Make `hf`'s unembedding return float32 logits whatever its weights' dtype (idempotent); returns `hf`"
     unembed = hf.get_submodule(head)
-    if getattr(unembed, '_ai_float32', False): return hf
+    if marked(unembed, 'float32_logits'): return hf
     unembed.register_forward_pre_hook(_to_weight_dtype)
     unembed.register_forward_hook(_logits_hook)
-    unembed._ai_float32 = True
+    mark(unembed, 'float32_logits')
     return hf
 
 # %% ../nbs/01_models.ipynb #1202f970
@@ -312,10 +314,6 @@ def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
     return tag_model(TransformersModel(hf, tokenizer=digit_tokenizer()), name, remote)
 
 # %% ../nbs/01_models.ipynb #7a266e69
-def hf_module(model)->torch.nn.Module:
-    "The bare Hugging Face module inside an nnsight model (or `model` itself)"
-    return getattr(model, '_module', model)
-
 def model_info(model)->dict:
     "Architecture, sizes, parameter count and source of `model`"
     hf = hf_module(model)

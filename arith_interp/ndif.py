@@ -8,6 +8,7 @@ import sys, contextlib, importlib.abc
 from dataclasses import dataclass
 import nnsight
 from .core import *
+from .compat import pickled_by_value, simulated_server
 
 # %% auto #0
 __all__ = ['HOSTED', 'TABLE_SOURCE', 'LIVE_SOURCE', 'MODES', 'STAGES', 'PACKAGE', 'ndif_reachable', 'hosted_source', 'hosted',
@@ -126,7 +127,7 @@ def remote_plan(config_or_model_id, # a Hub id, a local folder or a transformers
                )->dict:
     "Whether the model's architecture is supported, whether NDIF hosts it, and what each stage would do there"
     c = model_config(config_or_model_id)
-    name = config_or_model_id if isinstance(config_or_model_id, str) else getattr(c, '_name_or_path', '') or None
+    name = config_or_model_id if isinstance(config_or_model_id, str) else getattr(c, 'name_or_path', '') or None
     ok, (where, source) = c.model_type in archs, hosted_source(name, live) if name else (None, None)
     stages = {s.stage: _does(s, trusted) if ok else f'skipped: architecture {c.model_type!r} is not supported' for s in STAGES}
     note = (f'NDIF hosts it ({where}); run it with --remote true and an NDIF API key' if where else
@@ -139,9 +140,7 @@ PACKAGE = 'arith_interp'
 
 def registered(name:str=PACKAGE)->bool:
     "True if module `name` (or a package above it) is registered with nnsight for pickling by value"
-    from cloudpickle.cloudpickle import _PICKLE_BY_VALUE_MODULES
-    parts = name.split('.')
-    return any('.'.join(parts[:i]) in _PICKLE_BY_VALUE_MODULES for i in range(1, len(parts) + 1))
+    return pickled_by_value(name)
 
 # %% ../nbs/01a_ndif.ipynb #e5db0cd8
 class _Refuse(importlib.abc.MetaPathFinder):
@@ -154,15 +153,11 @@ class _Refuse(importlib.abc.MetaPathFinder):
 @contextlib.contextmanager
 def server_without(*packages:str): # packages the simulated server lacks (default: this one)
     "Context in which `remote='local'` deserialises every request with `packages` impossible to import"
-    from nnsight.intervention.backends.local import LocalSimulationBackend as Sim
-    hide, restore, refuse = Sim._hide_local_modules, Sim._restore, _Refuse(packages or (PACKAGE,))
-    def hide_and_refuse(self):
-        hidden = hide(self)
+    refuse = _Refuse(packages or (PACKAGE,))
+    def start():
         sys.meta_path.insert(0, refuse)
-        return hidden
-    def stop_refusing(self, hidden):
-        if refuse in sys.meta_path: sys.meta_path.remove(refuse)
-        return restore(self, hidden)
-    Sim._hide_local_modules, Sim._restore = hide_and_refuse, stop_refusing
-    try: yield refuse
-    finally: Sim._hide_local_modules, Sim._restore = hide, restore
+    def stop():
+        if refuse in sys.meta_path:
+            sys.meta_path.remove(refuse)
+    with simulated_server(start, stop):
+        yield refuse

@@ -11,22 +11,22 @@ import pandas as pd
 import torch, nnsight
 from .core import *
 from .models import hf_module, model_name, default_remote
+from .compat import interleaving
 from .sites import *
 from .data import encode_pairs, tok_ids, left_pad, pad_id, positions, variant_pairs, make_pairs, calc_expressions, filter_correct
 from .benchmarks import load_benchmark, BENCHMARKS
 from .patching import knockout, activation_cache, patch_components, fwd_kw
 from .ranking import random_heads
-from .evaluation import wilson, eval_mc, answer_hits, next_token_hits
+from .evaluation import wilson, eval_mc, answer_hits, next_token_hits, cot_prompt, worked_shots
 
 # %% auto #0
-__all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'mc_hits', 'math_prompt', 'math_hits', 'transfer', 'drops',
-           'transfer_sets']
+__all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'mc_hits', 'math_hits', 'transfer', 'drops', 'transfer_sets']
 
 # %% ../nbs/10_transfer.ipynb #7f8bfc93
 def _through_nnsight(model):
     "Forward pre-hook for the bare HF module: refuse forwards that do not run through nnsight (edits skip them)"
     def check(module, args):
-        if not model.interleaver.interleaving:
+        if not interleaving(model):
             raise RuntimeError("ablate: the bare HF module ran outside nnsight, so the ablation would not apply; "
                                "run it through the nnsight model (model.trace, model.generate)")
     return check
@@ -97,11 +97,6 @@ def mc_hits(model, # an nnsight model (inside `ablate`: ablated)
     return [record['correct'] for record in eval_mc(model, items, batch_size, remote=False)]
 
 # %% ../nbs/10_transfer.ipynb #5ce7bca2
-def math_prompt(question:str, shots:list[dict]=())->str:
-    "A `Question: ... Answer:` prompt with worked `shots` (dicts with question, answer)"
-    worked = ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
-    return worked + f"Question: {question}\nAnswer:"
-
 def math_hits(model, # an nnsight model (inside `ablate`: ablated)
               items:list[dict], # word problems (question, answer)
               shots:list[dict]=(), # worked examples
@@ -109,7 +104,7 @@ def math_hits(model, # an nnsight model (inside `ablate`: ablated)
               batch_size:int=8, # prompts per batch
              )->list[bool]:
     "Per item: is the first number of the greedy answer's first line the gold answer? (`evaluation.answer_hits`)"
-    prompts = [math_prompt(it['question'], shots) for it in items]
+    prompts = [cot_prompt(it['question'], worked_shots(shots)) for it in items]
     return answer_hits(model, prompts, [it['answer'] for it in items], max_new_tokens, batch_size)
 
 # %% ../nbs/10_transfer.ipynb #ebc2bbc1
@@ -123,7 +118,7 @@ def _next_token_rows(model, name, records, conds, seed)->list[dict]:
 
 def _text_rows(model, name, items, conds, kind, shots, max_new_tokens)->list[dict]:
     "Rows for a benchmark set, via `ablate` at every position (means over the set's prompts)"
-    texts = [it['contexts'][0] for it in items] if kind == 'mc' else [math_prompt(it['question'], shots) for it in items]
+    texts = [it['contexts'][0] for it in items] if kind == 'mc' else [cot_prompt(it['question'], worked_shots(shots)) for it in items]
     za, ma = all_means(model, texts)
     score = (lambda: mc_hits(model, items)) if kind == 'mc' else (lambda: math_hits(model, items, shots, max_new_tokens))
     rows = [dict(set=name, kind=kind, condition='none', draw=0, components='', n=len(items), correct=sum(score()))]
