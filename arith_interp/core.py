@@ -24,13 +24,14 @@ def check_choice(name:str, # name of the argument, shown in the error
         raise ValueError(f"{name}={value!r} is not supported; expected one of: {', '.join(map(str, choices))}")
     return value
 
-# %% ../nbs/00_core.ipynb #660b5c80
+# %% ../nbs/00_core.ipynb #660b5c00
 def set_seed(seed:int): # seed for python, numpy and torch
     "Seed python, numpy and torch (all devices)"
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
+# %% ../nbs/00_core.ipynb #660b5c80
 def get_device(device:str|None=None)->torch.device: # None picks cuda, then mps, then cpu
     "The device to use: `device` if given, else the best available"
     if device is not None:
@@ -53,11 +54,12 @@ def free_gb(device:str|None=None)->float|None: # None: the best available
     found = [line for line in lines if line.startswith('MemAvailable:')]
     return int(found[0].split()[1]) * 1024 / 1e9 if found else None
 
-# %% ../nbs/00_core.ipynb #f2147530
+# %% ../nbs/00_core.ipynb #f2147500
 def in_test()->bool:
     "True under `nbdev_test` (it sets `IN_TEST`)"
     return bool(os.environ.get('IN_TEST'))
 
+# %% ../nbs/00_core.ipynb #f2147530
 def progress(iterable, # what to loop over
              desc:str|None=None, # label of the bar
              total:int|None=None, # length, when `iterable` has none
@@ -67,29 +69,33 @@ def progress(iterable, # what to loop over
     silent = in_test() if disable is None else disable
     return tqdm(iterable, desc=desc, total=total, disable=silent, leave=False, **kwargs)
 
-# %% ../nbs/00_core.ipynb #ad72a1a4
+# %% ../nbs/00_core.ipynb #ad72a100
 def package_checkout()->Path|None:
     "The project checkout this package was imported from (it holds settings.ini and nbs/), None for an installed copy"
     spec = importlib.util.find_spec('arith_interp')
     top = Path(spec.origin).resolve().parents[1] if spec and spec.origin else None
     return top if top and (top/'settings.ini').exists() and (top/'nbs').is_dir() else None
 
+# %% ../nbs/00_core.ipynb #ad72a101
 def proj_root(start:Path|None=None)->Path:
     "Nearest folder at or above `start` (default: cwd) holding settings.ini, else the package's checkout, else `start`"
     here = Path(start or Path.cwd()).resolve()
     found = next((p for p in [here, *here.parents] if (p/'settings.ini').exists()), None)
     return found or (package_checkout() if start is None else None) or here
 
+# %% ../nbs/00_core.ipynb #ad72a102
 def cache_root()->Path:
     "The package's cache root (`ARITH_INTERP_CACHE` or ~/.cache/arith_interp), not created"
     return Path(os.environ.get('ARITH_INTERP_CACHE') or Path.home()/'.cache'/'arith_interp')
 
+# %% ../nbs/00_core.ipynb #ad72a103
 def cache_dir(sub:str='')->Path:
     "The package's cache folder `sub` under `cache_root()`, created"
     folder = cache_root()/sub
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
+# %% ../nbs/00_core.ipynb #ad72a1a4
 def data_dir(path:str|Path|None=None)->Path:
     "Root of the local datasets: `path`, else `ARITH_INTERP_DATA`; a clear error if neither exists"
     folder = path or os.environ.get('ARITH_INTERP_DATA')
@@ -101,7 +107,7 @@ def data_dir(path:str|Path|None=None)->Path:
                                 "pass `data_dir=...` or set ARITH_INTERP_DATA")
     return Path(folder)
 
-# %% ../nbs/00_core.ipynb #53df99d3
+# %% ../nbs/00_core.ipynb #53df9900
 def project_relative(path:str|Path, # a file or folder
                      root:str|Path|None=None, # the project (default: `proj_root()`)
                     )->str:
@@ -109,19 +115,21 @@ def project_relative(path:str|Path, # a file or folder
     full, top = Path(path).resolve(), Path(root or proj_root()).resolve()
     return str(full.relative_to(top)) if full.is_relative_to(top) else str(path)
 
+# %% ../nbs/00_core.ipynb #53df99d3
 PANDAS_DISPLAY = {'display.width': 250, 'display.max_columns': 60, 'display.max_colwidth': 80, 'display.max_rows': 200}
 
 def wide_tables(**options): # further pandas options, e.g. `display.max_rows`
     "Set pandas' display options (`PANDAS_DISPLAY` and `options`) so a shown table is not cut to `...`"
     for key, value in {**PANDAS_DISPLAY, **options}.items(): pd.set_option(key, value)
 
-# %% ../nbs/00_core.ipynb #9e159fd5
+# %% ../nbs/00_core.ipynb #9e159f00
 def _umask()->int:
     "The process's umask (read by setting it and putting it back)"
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
+# %% ../nbs/00_core.ipynb #9e159f01
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # the file to (re)write
                  mode:str='w', # 'w' for text, 'wb' for bytes
@@ -141,6 +149,7 @@ def atomic_write(path:str|Path, # the file to (re)write
         Path(tmp).unlink(missing_ok=True)
         raise
 
+# %% ../nbs/00_core.ipynb #9e159f02
 def save_json(obj, path:str|Path)->Path:
     "Write `obj` as indented, key-sorted JSON, atomically"
     with atomic_write(path) as f:
@@ -148,6 +157,7 @@ def save_json(obj, path:str|Path)->Path:
         f.write('\n')
     return Path(path)
 
+# %% ../nbs/00_core.ipynb #9e159fd5
 def load_json(path:str|Path):
     "Read JSON from `path`"
     return json.loads(Path(path).read_text())
@@ -160,13 +170,7 @@ def usual_mode(path:str|Path)->Path:
         os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
     return path
 
-# %% ../nbs/00_core.ipynb #8e6ff6a9
-_LIBS = ('arith_interp', 'torch', 'transformers', 'nnsight', 'numpy', 'pandas')
-
-def versions()->dict:
-    "Versions of python and the libraries that shape results"
-    return {'python': platform.python_version(), **{lib: _version(lib) for lib in _LIBS}}
-
+# %% ../nbs/00_core.ipynb #8e6ff600
 def _version(package:str)->str|None:
     "Installed version of `package`, None if it is missing"
     try:
@@ -174,10 +178,19 @@ def _version(package:str)->str|None:
     except importlib.metadata.PackageNotFoundError:
         return None
 
+# %% ../nbs/00_core.ipynb #8e6ff601
+_LIBS = ('arith_interp', 'torch', 'transformers', 'nnsight', 'numpy', 'pandas')
+
+def versions()->dict:
+    "Versions of python and the libraries that shape results"
+    return {'python': platform.python_version(), **{lib: _version(lib) for lib in _LIBS}}
+
+# %% ../nbs/00_core.ipynb #8e6ff602
 def provenance(model:str|None=None, seed:int|None=None, **extra)->dict:
     "Model, seed, versions and any `extra` settings, for a result's sidecar"
     return {'model': model, 'seed': seed, 'versions': versions(), **extra}
 
+# %% ../nbs/00_core.ipynb #8e6ff603
 def save_table(df:pd.DataFrame, path:str|Path, **meta)->Path:
     "Write `df` as CSV (atomically) plus a `.meta.json` sidecar holding `meta`"
     path = Path(path)
@@ -186,6 +199,7 @@ def save_table(df:pd.DataFrame, path:str|Path, **meta)->Path:
     save_json({'rows': len(df), 'columns': list(df.columns), **meta}, path.with_suffix('.meta.json'))
     return path
 
+# %% ../nbs/00_core.ipynb #8e6ff6a9
 def load_table(path:str|Path)->pd.DataFrame:
     "Read a table written by `save_table`"
     return pd.read_csv(path)
