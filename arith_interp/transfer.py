@@ -21,9 +21,45 @@ from .ranking import random_heads
 from .evaluation import wilson, eval_mc, answer_hits, next_token_hits, cot_prompt, worked_shots
 
 # %% auto #0
-__all__ = ['NEXT_TOKEN_SETS', 'ablate', 'last_means', 'all_means', 'mc_hits', 'math_hits', 'transfer', 'drops', 'transfer_sets']
+__all__ = ['NEXT_TOKEN_SETS', 'last_means', 'all_means', 'ablate', 'mc_hits', 'math_hits', 'transfer', 'drops', 'transfer_sets']
 
-# %% ../nbs/10_transfer.ipynb #7f8bfc93
+# %% ../nbs/10_transfer.ipynb #b0f9b100
+def last_means(model, batch, remote=None)->tuple[torch.Tensor, torch.Tensor]:
+    "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` at the last position of `batch.clean`"
+    with torch.no_grad(), model.session(remote=default_remote(model, remote)):
+        cache = nnsight.save(activation_cache(model, batch, 'clean'))
+    return cache.z.mean(0).cpu(), cache.mlp.mean(0).cpu()
+
+# %% ../nbs/10_transfer.ipynb #b0f9b101
+def _masked_sums(model, ids:torch.Tensor, mask:torch.Tensor)->list:
+    "[o_proj input sums [L, H*d_head], MLP output sums [L, d_model]] over the real positions of one batch (one trace)"
+    device = hf_module(model).device
+    weight = mask.to(device).float()[..., None]
+    inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device))
+    with torch.no_grad():
+        with model.trace(**inputs, logits_to_keep=1):
+            z_sums, mlp_sums = [], []
+            for layer in range(spec(model).n_layers):
+                z_sums.append((head_site(model, layer).input.float() * weight).sum((0, 1)).cpu())
+                mlp_sums.append((mlp_site(model, layer).output.float() * weight).sum((0, 1)).cpu())
+            sums = nnsight.save([torch.stack(z_sums), torch.stack(mlp_sums)])
+    return sums
+
+# %% ../nbs/10_transfer.ipynb #b0f9b12e
+def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, torch.Tensor]:
+    "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` over every real position of `texts`"
+    s, tk = spec(model), model.tokenizer
+    z_total, mlp_total = torch.zeros(s.n_layers, s.n_heads * s.d_head), torch.zeros(s.n_layers, s.d_model)
+    n_tokens = 0
+    for i in range(0, len(texts), batch_size):
+        ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i + batch_size]], pad_id(tk))
+        z_sum, mlp_sum = _masked_sums(model, ids, mask)
+        z_total += z_sum
+        mlp_total += mlp_sum
+        n_tokens += mask.float().sum().item()
+    return z_total / n_tokens, mlp_total / n_tokens
+
+# %% ../nbs/10_transfer.ipynb #7f8bfc00
 def _through_nnsight(model):
     "Forward pre-hook for the bare HF module: refuse forwards that do not run through nnsight (edits skip them)"
     def check(module, args):
@@ -32,6 +68,7 @@ def _through_nnsight(model):
                                "run it through the nnsight model (model.trace, model.generate)")
     return check
 
+# %% ../nbs/10_transfer.ipynb #7f8bfc93
 @contextlib.contextmanager
 def ablate(model, # nnsight model
            comps, # components: names 'a1.h2,m0' or a list
@@ -55,40 +92,6 @@ def ablate(model, # nnsight model
         guard.remove()
         model.clear_edits()
 
-# %% ../nbs/10_transfer.ipynb #b0f9b12e
-def last_means(model, batch, remote=None)->tuple[torch.Tensor, torch.Tensor]:
-    "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` at the last position of `batch.clean`"
-    with torch.no_grad(), model.session(remote=default_remote(model, remote)):
-        cache = nnsight.save(activation_cache(model, batch, 'clean'))
-    return cache.z.mean(0).cpu(), cache.mlp.mean(0).cpu()
-
-def _masked_sums(model, ids:torch.Tensor, mask:torch.Tensor)->list:
-    "[o_proj input sums [L, H*d_head], MLP output sums [L, d_model]] over the real positions of one batch (one trace)"
-    device = hf_module(model).device
-    weight = mask.to(device).float()[..., None]
-    inputs = dict(input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions(mask).to(device))
-    with torch.no_grad():
-        with model.trace(**inputs, logits_to_keep=1):
-            z_sums, mlp_sums = [], []
-            for layer in range(spec(model).n_layers):
-                z_sums.append((head_site(model, layer).input.float() * weight).sum((0, 1)).cpu())
-                mlp_sums.append((mlp_site(model, layer).output.float() * weight).sum((0, 1)).cpu())
-            sums = nnsight.save([torch.stack(z_sums), torch.stack(mlp_sums)])
-    return sums
-
-def all_means(model, texts:list[str], batch_size:int=16)->tuple[torch.Tensor, torch.Tensor]:
-    "Mean o_proj input `[L, H*d_head]` and MLP output `[L, d_model]` over every real position of `texts`"
-    s, tk = spec(model), model.tokenizer
-    z_total, mlp_total = torch.zeros(s.n_layers, s.n_heads * s.d_head), torch.zeros(s.n_layers, s.d_model)
-    n_tokens = 0
-    for i in range(0, len(texts), batch_size):
-        ids, mask = left_pad([tok_ids(tk, t) for t in texts[i:i + batch_size]], pad_id(tk))
-        z_sum, mlp_sum = _masked_sums(model, ids, mask)
-        z_total += z_sum
-        mlp_total += mlp_sum
-        n_tokens += mask.float().sum().item()
-    return z_total / n_tokens, mlp_total / n_tokens
-
 # %% ../nbs/10_transfer.ipynb #5e263e1d
 def mc_hits(model, # an nnsight model (inside `ablate`: ablated)
             items:list[dict], # multiple-choice items (contexts, continuations, label)
@@ -108,11 +111,12 @@ def math_hits(model, # an nnsight model (inside `ablate`: ablated)
     prompts = [cot_prompt(it['question'], worked_shots(shots)) for it in items]
     return answer_hits(model, prompts, [it['answer'] for it in items], max_new_tokens, batch_size)
 
-# %% ../nbs/10_transfer.ipynb #ebc2bbc1
+# %% ../nbs/10_transfer.ipynb #ebc2bb00
 def _row(name:str, kind:str, condition:str, draw:int, comps:list, n:int, correct:int)->dict:
     "One row of the transfer table"
     return dict(set=name, kind=kind, condition=condition, draw=draw, components=','.join(comps), n=n, correct=correct)
 
+# %% ../nbs/10_transfer.ipynb #ebc2bb01
 def _next_token_rows(model, name, records, conds, seed)->list[dict]:
     "Rows for a next-token set, via `patching.knockout` (all conditions in one call)"
     b = encode_pairs(model.tokenizer, records)
@@ -121,6 +125,7 @@ def _next_token_rows(model, name, records, conds, seed)->list[dict]:
     rows = [_row(name, 'next_token', 'none', 0, [], n, round(res[0]['clean_accuracy'] * n))]
     return rows + [_row(name, 'next_token', c, d, cs, n, round(r['accuracy'] * n)) for (c, d, cs), r in zip(conds, res)]
 
+# %% ../nbs/10_transfer.ipynb #ebc2bb02
 def _text_rows(model, name, items, conds, kind, shots, max_new_tokens)->list[dict]:
     "Rows for a benchmark set, via `ablate` at every position (means over the set's prompts)"
     if kind == 'mc': texts = [it['contexts'][0] for it in items]
@@ -133,6 +138,7 @@ def _text_rows(model, name, items, conds, kind, shots, max_new_tokens)->list[dic
             rows.append(_row(name, kind, c, d, cs, len(items), score()))
     return rows
 
+# %% ../nbs/10_transfer.ipynb #ebc2bbc1
 def transfer(model, sets:dict, # name -> records (next-token) or benchmark items (dicts with 'contexts' or 'question')
              key, # key components (names or list)
              n_random:int=3, # random head sets of the same size
