@@ -15,7 +15,7 @@ __all__ = ['HOSTED', 'TABLE_SOURCE', 'LIVE_SOURCE', 'MODES', 'STAGES', 'PACKAGE'
            'RemoteStage', 'remote_stage', 'skip_reason', 'gradients_allowed', 'model_config', 'remote_plan',
            'registered', 'server_without']
 
-# %% ../nbs/01a_ndif.ipynb #01dbae5e
+# %% ../nbs/01a_ndif.ipynb #01dbae00
 HOSTED = {'meta-llama/Llama-3.1-8B': 'always loaded',
           'meta-llama/Llama-3.1-70B': 'always loaded',
           'meta-llama/Llama-3.1-405B': 'on request (apply at https://ndif.us/405b.html)',
@@ -28,6 +28,7 @@ def _canonical(model_id:str)->str:
     "Hub id with NDIF's older `Meta-Llama-3.1-*` spelling mapped to `Llama-3.1-*`"
     return model_id.replace('meta-llama/Meta-Llama-3.1-', 'meta-llama/Llama-3.1-')
 
+# %% ../nbs/01a_ndif.ipynb #01dbae5e
 def ndif_reachable(timeout:float=3.0)->bool: # seconds to wait for the connection
     "True if NDIF's API host (`nnsight.CONFIG.API.HOST`, `NDIF_HOST`) accepts a connection within `timeout` seconds"
     import socket, urllib.parse
@@ -36,7 +37,7 @@ def ndif_reachable(timeout:float=3.0)->bool: # seconds to wait for the connectio
     except OSError: return False
     return True
 
-# %% ../nbs/01a_ndif.ipynb #8a7a15d7
+# %% ../nbs/01a_ndif.ipynb #8a7a1500
 def _deployment(status:dict, model_id:str)->str|None:
     "How the `/status` answer `status` serves `model_id`: its deployment's state and level, or None if none lists it"
     want = _canonical(model_id).lower()
@@ -45,6 +46,7 @@ def _deployment(status:dict, model_id:str)->str|None:
             return ' '.join(str(d[k]).lower() for k in ('application_state', 'level') if d.get(k)) or 'listed'
     return None
 
+# %% ../nbs/01a_ndif.ipynb #8a7a1501
 def hosted_source(model_id:str, # a Hugging Face Hub id
                   live:bool|None=None, # True: ask NDIF; False: the table; None: ask NDIF when it can be reached
                  )->tuple[str|None, str]:
@@ -54,6 +56,7 @@ def hosted_source(model_id:str, # a Hugging Face Hub id
         if status: return _deployment(status, model_id), LIVE_SOURCE
     return HOSTED.get(_canonical(model_id)), TABLE_SOURCE
 
+# %% ../nbs/01a_ndif.ipynb #8a7a15d7
 def hosted(model_id:str, # a Hugging Face Hub id
            live:bool|None=None, # True: ask NDIF; False: the table; None: ask NDIF when it can be reached
           )->str|None:
@@ -86,11 +89,12 @@ STAGES = (
     RemoteStage('figures', 'local', 'reads the tables; figures of skipped stages are skipped'),
     RemoteStage('report', 'local', 'REPORT.md from the tables'))
 
-# %% ../nbs/01a_ndif.ipynb #f58ee14a
+# %% ../nbs/01a_ndif.ipynb #f58ee100
 def remote_stage(name:str)->RemoteStage|None:
     "The `RemoteStage` entry of stage `name` (None for a stage the table does not list)"
     return next((s for s in STAGES if s.stage == name), None)
 
+# %% ../nbs/01a_ndif.ipynb #f58ee101
 def skip_reason(name:str, # stage name
                 remote, # the run's remote setting: False, 'local' or True
                )->str|None:
@@ -99,13 +103,14 @@ def skip_reason(name:str, # stage name
     if remote is False or s is None or s.mode != 'skip': return None
     return f'{name}: skipped on NDIF ({s.why})'
 
+# %% ../nbs/01a_ndif.ipynb #f58ee14a
 def gradients_allowed(remote, # False, 'local' or True
                       trusted:bool=False, # the NDIF key is marked trusted
                      )->bool:
     "True if gradient methods may run: locally always, on NDIF (or its simulation) only with a trusted key"
     return remote is False or trusted
 
-# %% ../nbs/01a_ndif.ipynb #ea489093
+# %% ../nbs/01a_ndif.ipynb #ea489000
 def model_config(config_or_model_id):
     "A Hugging Face config: the argument itself, or the config of a Hub id or folder (only config.json is read)"
     if not isinstance(config_or_model_id, str): return config_or_model_id
@@ -114,6 +119,7 @@ def model_config(config_or_model_id):
     except OSError as e:
         raise ValueError(f"cannot read the config of {config_or_model_id!r}: {str(e).splitlines()[0]}") from None
 
+# %% ../nbs/01a_ndif.ipynb #ea489093
 def _does(s:RemoteStage, trusted:bool)->str:
     "One line: what stage `s` does on NDIF for a (trusted) key"
     if s.mode == 'skip': return f'skipped: {s.why}'
@@ -147,7 +153,7 @@ def registered(name:str=PACKAGE)->bool:
     "True if module `name` (or a package above it) is registered with nnsight for pickling by value"
     return pickled_by_value(name)
 
-# %% ../nbs/01a_ndif.ipynb #e5db0cd8
+# %% ../nbs/01a_ndif.ipynb #e5db0c00
 class _Refuse(importlib.abc.MetaPathFinder):
     "An import hook that refuses the packages `roots` (a server where they are not installed)"
     def __init__(self, roots): self.roots = set(roots)
@@ -156,6 +162,7 @@ class _Refuse(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r} (hidden from the simulated NDIF server)", name=name)
         return None
 
+# %% ../nbs/01a_ndif.ipynb #e5db0cd8
 @contextlib.contextmanager
 def server_without(*packages:str): # packages the simulated server lacks (default: this one)
     "Context in which `remote='local'` deserialises every request with `packages` impossible to import"
