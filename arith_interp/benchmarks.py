@@ -10,7 +10,7 @@ from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'MATH', 'GENERAL', 'Bench', 'read_records', 'norm_number', 'gsm8k_answer', 'mc_item', 'math_item',
+__all__ = ['BENCHMARKS', 'MATH', 'GENERAL', 'Bench', 'read_records', 'norm_number', 'gsm8k_answer', 'math_item', 'mc_item',
            'local_path', 'load_benchmark']
 
 # %% ../nbs/04_benchmarks.ipynb #47b880ea
@@ -37,23 +37,14 @@ BENCHMARKS = {
 MATH = [k for k, b in BENCHMARKS.items() if b.kind == 'math']
 GENERAL = [k for k, b in BENCHMARKS.items() if b.kind == 'mc']
 
-# %% ../nbs/04_benchmarks.ipynb #d0dd32ee
-def read_records(path:str|Path)->list[tuple[int, dict]]:
-    "(line, record) pairs of a JSONL file or a JSON array file; malformed JSON raises ValueError with file and line"
-    path = Path(path)
-    text = path.read_text()
-    if path.suffix == '.jsonl':
-        out = []
-        for i, l in enumerate(text.splitlines(), 1):
-            if not l.strip():
-                continue
-            try:
-                out.append((i, json.loads(l)))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
-        return out
-    return _json_array(path, text)
+# %% ../nbs/04_benchmarks.ipynb #d0dd3200
+def _skip(text:str, pos:int)->int:
+    "Index of the next non-blank character at or after `pos`"
+    while text[pos].isspace():
+        pos += 1
+    return pos
 
+# %% ../nbs/04_benchmarks.ipynb #d0dd3201
 def _json_array(path:Path, text:str)->list[tuple[int, dict]]:
     "(line, element) pairs of a JSON array in `text`"
     dec, out, pos = json.JSONDecoder(), [], text.index('[') + 1
@@ -75,18 +66,30 @@ def _json_array(path:Path, text:str)->list[tuple[int, dict]]:
         if text[pos] == ',':
             pos += 1
 
-def _skip(text:str, pos:int)->int:
-    "Index of the next non-blank character at or after `pos`"
-    while text[pos].isspace():
-        pos += 1
-    return pos
+# %% ../nbs/04_benchmarks.ipynb #d0dd32ee
+def read_records(path:str|Path)->list[tuple[int, dict]]:
+    "(line, record) pairs of a JSONL file or a JSON array file; malformed JSON raises ValueError with file and line"
+    path = Path(path)
+    text = path.read_text()
+    if path.suffix == '.jsonl':
+        out = []
+        for i, l in enumerate(text.splitlines(), 1):
+            if not l.strip():
+                continue
+            try:
+                out.append((i, json.loads(l)))
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}:{i}: not valid JSON ({e.msg})") from None
+        return out
+    return _json_array(path, text)
 
-# %% ../nbs/04_benchmarks.ipynb #992d0b1d
+# %% ../nbs/04_benchmarks.ipynb #992d0b00
 def norm_number(text:str)->str:
     "Canonical string of a number: no commas or `$`, integers without '.0', e.g. '1,000.0' -> '1000'"
     x = float(str(text).replace(',', '').replace('$', '').strip())
     return str(int(x)) if x.is_integer() else f'{x:.10g}'
 
+# %% ../nbs/04_benchmarks.ipynb #992d0b1d
 def gsm8k_answer(solution:str)->str:
     "The number after `####` in a GSM8K solution"
     m = re.search(r'####\s*(.+?)\s*$', solution)
@@ -94,7 +97,7 @@ def gsm8k_answer(solution:str)->str:
         raise ValueError("no '#### <answer>' line in the solution")
     return norm_number(m[1])
 
-# %% ../nbs/04_benchmarks.ipynb #c8ada7b0
+# %% ../nbs/04_benchmarks.ipynb #c8ada700
 _MC_HEAD = re.compile(r'^.*?(?:question|sentence):\s*', re.S)
 
 def _mc_parts(instr:str, tag:str)->tuple[str, list[str]]:
@@ -103,6 +106,7 @@ def _mc_parts(instr:str, tag:str)->tuple[str, list[str]]:
     parts = re.split(rf'\s*{tag}\d+:\s*', body)
     return parts[0].strip(), [p.strip() for p in parts[1:]]
 
+# %% ../nbs/04_benchmarks.ipynb #c8ada701
 def _label(ans:str, n:int)->int:
     "0-based index from 'answer3' / 'option2' / 'true' / 'false'"
     if ans in ('true', 'false'):
@@ -112,6 +116,17 @@ def _label(ans:str, n:int)->int:
         raise ValueError(f"label {ans!r} is out of range for {n} choices")
     return i
 
+# %% ../nbs/04_benchmarks.ipynb #c8ada702
+def math_item(name:str, row:dict, index:int)->dict:
+    "A math item (question, answer[, solution]) from a GSM8K or LLM-Adapters record"
+    if name == 'gsm8k':
+        return dict(id=f'gsm8k-{index}', question=row['question'], answer=gsm8k_answer(row['answer']),
+                    solution=row['answer'])
+    q = (row['instruction'] + ' ' + row.get('input', '')).strip()
+    return dict(id=f'{name}-{index}', question=q, answer=norm_number(row['answer']),
+                solution=row.get('output', '').strip())
+
+# %% ../nbs/04_benchmarks.ipynb #c8ada7b0
 def mc_item(name:str, row:dict, index:int)->dict:
     "A multiple-choice item (contexts, continuations, label) from LLM-Adapters record `row`"
     instr = row['instruction']
@@ -130,21 +145,13 @@ def mc_item(name:str, row:dict, index:int)->dict:
     return dict(id=f'{name}-{index}', question=q, choices=ch, contexts=ctx, continuations=cont,
                 label=_label(row['answer'], len(ch)))
 
-def math_item(name:str, row:dict, index:int)->dict:
-    "A math item (question, answer[, solution]) from a GSM8K or LLM-Adapters record"
-    if name == 'gsm8k':
-        return dict(id=f'gsm8k-{index}', question=row['question'], answer=gsm8k_answer(row['answer']),
-                    solution=row['answer'])
-    q = (row['instruction'] + ' ' + row.get('input', '')).strip()
-    return dict(id=f'{name}-{index}', question=q, answer=norm_number(row['answer']),
-                solution=row.get('output', '').strip())
-
-# %% ../nbs/04_benchmarks.ipynb #c8a5b0d3
+# %% ../nbs/04_benchmarks.ipynb #c8a5b000
 def local_path(name:str, split:str='test', data:str|Path|None=None)->Path:
     "Local file of benchmark `name`, split `split`, under the data folder"
     b = BENCHMARKS[check_choice('benchmark', name, list(BENCHMARKS))]
     return data_dir(data)/b.path.format(split=check_choice('split', split, b.splits))
 
+# %% ../nbs/04_benchmarks.ipynb #c8a5b0d3
 def load_benchmark(name:str, # a key of BENCHMARKS
                    split:str='test', # 'test' (GSM8K also 'train')
                    data:str|Path|None=None, # data folder; default ARITH_INTERP_DATA
@@ -171,18 +178,7 @@ def load_benchmark(name:str, # a key of BENCHMARKS
             raise ValueError(f"{path}:{line}: malformed {name} record ({type(e).__name__}: {e})") from None
     return out
 
-# %% ../nbs/04_benchmarks.ipynb #13a2b77e
-def _from_hub(name:str, split:str)->list[dict]:
-    "Items of `name` from the Hugging Face hub (needs `datasets` and internet)"
-    try:
-        import datasets
-    except ImportError:
-        raise ImportError("no local data and the hub fallback needs `pip install datasets`; "
-                          "or set ARITH_INTERP_DATA") from None
-    repo, _, cfg = BENCHMARKS[name].hub.partition(':')
-    ds = datasets.load_dataset(repo, cfg or None, split=split)
-    return [_hub_item(name, dict(r), i) for i, r in enumerate(ds)]
-
+# %% ../nbs/04_benchmarks.ipynb #13a2b700
 def _hub_item(name:str, r:dict, i:int)->dict:
     "Item from a hub record (field names of the hub datasets)"
     if name == 'gsm8k':
@@ -204,3 +200,15 @@ def _hub_item(name:str, r:dict, i:int)->dict:
     ch = r['choices']['text']
     return dict(id=f'{name}-{i}', question=q, choices=ch, contexts=[f'Question: {q}\nAnswer:'] * len(ch),
                 continuations=[' ' + c for c in ch], label=r['choices']['label'].index(r['answerKey']))
+
+# %% ../nbs/04_benchmarks.ipynb #13a2b77e
+def _from_hub(name:str, split:str)->list[dict]:
+    "Items of `name` from the Hugging Face hub (needs `datasets` and internet)"
+    try:
+        import datasets
+    except ImportError:
+        raise ImportError("no local data and the hub fallback needs `pip install datasets`; "
+                          "or set ARITH_INTERP_DATA") from None
+    repo, _, cfg = BENCHMARKS[name].hub.partition(':')
+    ds = datasets.load_dataset(repo, cfg or None, split=split)
+    return [_hub_item(name, dict(r), i) for i, r in enumerate(ds)]

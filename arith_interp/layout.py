@@ -10,24 +10,27 @@ from pathlib import Path
 # %% auto #0
 __all__ = ['LAYERS', 'ALLOWED_PRIVATE', 'module_references', 'import_graph', 'layer_of', 'layering_errors', 'private_uses']
 
-# %% ../nbs/19a_layout.ipynb #84df1b96
+# %% ../nbs/19a_layout.ipynb #84df1b00
 def _target(name:str, package:str)->str|None:
     "The top-level module of `package` that dotted `name` ('pkg.x.y' or 'pkg.x:fn') names, else None"
     match = re.fullmatch(rf'{re.escape(package)}\.(\w+)(?:\.\w+)*(?::\w+)?', name)
     return match[1] if match else None
 
+# %% ../nbs/19a_layout.ipynb #84df1b01
 def _relative(node:ast.ImportFrom)->list[str]:
     "Modules a relative `from . import x` / `from .x import f` names (one level up only)"
     if node.level != 1:
         return []
     return [node.module.split('.')[0]] if node.module else [alias.name for alias in node.names]
 
+# %% ../nbs/19a_layout.ipynb #84df1b02
 def _absolute(node:ast.ImportFrom, package:str)->list[str]:
     "Modules an absolute `from pkg.x import f` / `from pkg import x` names"
     if node.module == package:
         return [alias.name for alias in node.names]
     return [found] if node.module and (found := _target(node.module, package)) else []
 
+# %% ../nbs/19a_layout.ipynb #84df1b96
 def _import_module_arg(node:ast.Call)->str|None:
     "The string argument of an `importlib.import_module(...)` / `import_module(...)` call, else None"
     func = node.func
@@ -36,7 +39,7 @@ def _import_module_arg(node:ast.Call)->str|None:
         return None
     return node.args[0].value if isinstance(node.args[0].value, str) else None
 
-# %% ../nbs/19a_layout.ipynb #d47b581b
+# %% ../nbs/19a_layout.ipynb #d47b5800
 def _references(node:ast.AST, package:str)->list[tuple[str, str]]:
     "(module, how) pairs for the package modules that syntax-tree `node` reaches"
     if isinstance(node, ast.Import):
@@ -50,6 +53,7 @@ def _references(node:ast.AST, package:str)->list[tuple[str, str]]:
         return [(found, 'string')]
     return []
 
+# %% ../nbs/19a_layout.ipynb #d47b581b
 def module_references(source:str, # a module's source code
                       package:str, # the package's name, e.g. 'arith_interp'
                      )->dict[str, str]:
@@ -70,6 +74,15 @@ def import_graph(package_dir:str|Path)->dict[str, dict[str, str]]:
         references = module_references(path.read_text(), package_dir.name)
         graph[path.stem] = {name: how for name, how in references.items() if name != path.stem}
     return graph
+
+# %% ../nbs/19a_layout.ipynb #5f140500
+def _cycle_path(graph:dict, component:list[str])->list[str]:
+    "A closed walk through strongly connected `component`, from its first member back to it"
+    path, members = [component[0]], set(component)
+    while len(path) == 1 or path[-1] != component[0]:
+        options = sorted(n for n in graph[path[-1]] if n in members)
+        path.append(component[0] if component[0] in options else next(n for n in options if n not in path[1:]))
+    return path
 
 # %% ../nbs/19a_layout.ipynb #5f140543
 def _cycles(graph:dict)->list[list[str]]:
@@ -97,15 +110,7 @@ def _cycles(graph:dict)->list[list[str]]:
             visit(node)
     return [_cycle_path(graph, component) for component in sorted(components)]
 
-def _cycle_path(graph:dict, component:list[str])->list[str]:
-    "A closed walk through strongly connected `component`, from its first member back to it"
-    path, members = [component[0]], set(component)
-    while len(path) == 1 or path[-1] != component[0]:
-        options = sorted(n for n in graph[path[-1]] if n in members)
-        path.append(component[0] if component[0] in options else next(n for n in options if n not in path[1:]))
-    return path
-
-# %% ../nbs/19a_layout.ipynb #ecd2bdd9
+# %% ../nbs/19a_layout.ipynb #ecd2bd00
 def layer_of(order:list)->dict[str, int]:
     "{module: layer number} for `order`, a list of layers (each a module name, 'a, b', or a collection of names)"
     numbers = {}
@@ -114,6 +119,7 @@ def layer_of(order:list)->dict[str, int]:
         numbers.update({name: number for name in names})
     return numbers
 
+# %% ../nbs/19a_layout.ipynb #ecd2bdd9
 def layering_errors(graph:dict, # `import_graph(package_dir)`
                     order:list, # layers, lowest first (see `layer_of`)
                     free=('cli',), # modules that may reach any other
@@ -138,6 +144,11 @@ LAYERS = ['core', 'compat', 'models, ndif', 'sites', 'data, benchmarks', 'patchi
           'evaluation',
           'transfer, sft', 'sft_study', 'plotting, report', 'reproduce', 'plan, layout']
 
+# %% ../nbs/19a_layout.ipynb #5d65d568
+def _is_self(node:ast.AST)->bool:
+    "True for `self`, `cls` (our own objects)"
+    return isinstance(node, ast.Name) and node.id in ('self', 'cls')
+
 # %% ../nbs/19a_layout.ipynb #d59e26e7
 def _own_names(tree:ast.AST)->set[str]:
     "Names `tree` defines: functions, classes, assigned names, arguments and `self.x` attributes"
@@ -149,11 +160,6 @@ def _own_names(tree:ast.AST)->set[str]:
         elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _is_self(node.value):
             names.add(node.attr)
     return names
-
-# %% ../nbs/19a_layout.ipynb #5d65d568
-def _is_self(node:ast.AST)->bool:
-    "True for `self`, `cls` (our own objects)"
-    return isinstance(node, ast.Name) and node.id in ('self', 'cls')
 
 # %% ../nbs/19a_layout.ipynb #dd42bfe6
 def _private(name:str)->bool:
