@@ -18,7 +18,7 @@ from .data import positions
 __all__ = ['RULES', 'METRICS', 'rms_rule', 'mlp_rule', 'attn_rule', 'attnlrp', 'input_relevance', 'Relevance', 'explained',
            'relevance', 'batched_relevance', 'conservation', 'component_table', 'lrp_scores', 'token_table']
 
-# %% ../nbs/08_lrp.ipynb #fc1e9bcf
+# %% ../nbs/08_lrp.ipynb #fc1e9b00
 class _Div(torch.autograd.Function):
     "Identity forward; the backward divides the gradient by `k`"
     @staticmethod
@@ -29,6 +29,7 @@ class _Div(torch.autograd.Function):
     def backward(ctx, g):
         return g / ctx.k, None
 
+# %% ../nbs/08_lrp.ipynb #fc1e9bcf
 class _Ratio(torch.autograd.Function):
     "Forward returns `y = f(x)`; the backward passes `y/x * g` to `x` (identity rule)"
     @staticmethod
@@ -39,7 +40,7 @@ class _Ratio(torch.autograd.Function):
     def backward(ctx, g):
         return ctx.saved_tensors[0] * g, None
 
-# %% ../nbs/08_lrp.ipynb #680a975c
+# %% ../nbs/08_lrp.ipynb #680a9700
 def _rms_hook(m, args, out):
     "RMSNorm output recomputed with the normaliser detached (same values, identity rule on 1/rms)"
     x = args[0]
@@ -47,22 +48,30 @@ def _rms_hook(m, args, out):
     h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + m.variance_epsilon).detach()
     return m.weight * h.to(x.dtype)
 
+# %% ../nbs/08_lrp.ipynb #680a9701
 def _div_hook(k, m, args, out):
     return _Div.apply(out, k)
+
+# %% ../nbs/08_lrp.ipynb #680a9702
 def _div_pre_hook(k, m, args):
     return (_Div.apply(args[0], k), *args[1:])
+
+# %% ../nbs/08_lrp.ipynb #680a9703
 def _ratio_hook(m, args, out):
     return _Ratio.apply(args[0], out)
 
+# %% ../nbs/08_lrp.ipynb #680a9704
 def rms_rule(module)->list:
     "Identity rule on the RMSNorm normaliser"
     return [module.register_forward_hook(_rms_hook)]
 
+# %% ../nbs/08_lrp.ipynb #680a9705
 def mlp_rule(module)->list:
     "Gated MLP `down(act(gate(x)) * up(x))`: identity rule on `act`, uniform split of the product"
     return [module.act_fn.register_forward_hook(_ratio_hook),
             module.down_proj.register_forward_pre_hook(partial(_div_pre_hook, 2.))]
 
+# %% ../nbs/08_lrp.ipynb #680a975c
 def attn_rule(module)->list:
     "Softmax attention, LXT efficient mode: gradient / 4 at q and k, / 2 at v"
     divisors = (('q_proj', 4.), ('k_proj', 4.), ('v_proj', 2.))
@@ -71,7 +80,7 @@ def attn_rule(module)->list:
 RULES = {f'{a}{kind}': rule for a in ('Llama', 'Mistral', 'Qwen2')
          for kind, rule in (('RMSNorm', rms_rule), ('MLP', mlp_rule), ('Attention', attn_rule))}
 
-# %% ../nbs/08_lrp.ipynb #8f3172b7
+# %% ../nbs/08_lrp.ipynb #8f317200
 _SUFFIXES = ('RMSNorm', 'LayerNorm', 'MLP', 'Attention')
 
 def _rule_for(m, rules:dict):
@@ -83,6 +92,7 @@ def _rule_for(m, rules:dict):
         raise ValueError(f"no LRP rule for module class {name!r}; supported: {', '.join(rules)}")
     return None
 
+# %% ../nbs/08_lrp.ipynb #8f3172b7
 @contextlib.contextmanager
 def attnlrp(model, # an nnsight model or bare HF module; only this object's module instances are changed
             rules:dict|None=None): # class name -> rule; default `RULES`
@@ -110,7 +120,7 @@ def input_relevance(fn, # function of `x` returning one value per row
         x = x.detach().requires_grad_(True)
         return x * torch.autograd.grad(fn(x).sum(), x)[0]
 
-# %% ../nbs/08_lrp.ipynb #c218ec02
+# %% ../nbs/08_lrp.ipynb #c218ec00
 METRICS = ('logit_diff', 'logit')
 
 @dataclass
@@ -122,6 +132,7 @@ class Relevance:
     mlps: torch.Tensor    # MLP output, per position and layer
     resid: torch.Tensor   # residual stream summed over positions: block inputs 0..L-1, then the final norm's input
 
+# %% ../nbs/08_lrp.ipynb #c218ec02
 def explained(logits:torch.Tensor, answer:torch.Tensor, wrong:torch.Tensor|None=None,
               metric:str='logit_diff')->torch.Tensor:
     "Per-pair explained value from last-position `logits [B,V]`: answer logit, or answer minus `wrong` logit"
@@ -132,7 +143,7 @@ def explained(logits:torch.Tensor, answer:torch.Tensor, wrong:torch.Tensor|None=
         raise ValueError("metric='logit_diff' needs the corrupt answers (`wrong`)")
     return t - logits.gather(-1, wrong[:, None])[:, 0]
 
-# %% ../nbs/08_lrp.ipynb #47f350d9
+# %% ../nbs/08_lrp.ipynb #47f35000
 def _capture(hf, s:Spec)->tuple[dict, list]:
     "Hooks that keep the o_proj inputs, MLP outputs and residual stream (block inputs, final norm input)"
     st, hs = dict(z=[], m=[], x=[]), []
@@ -144,10 +155,12 @@ def _capture(hf, s:Spec)->tuple[dict, list]:
     hs.append(norm_site(hf).register_forward_pre_hook(lambda m, a: st['x'].append(a[0])))
     return st, hs
 
+# %% ../nbs/08_lrp.ipynb #47f35001
 def _fwd_kw(mask:torch.Tensor|None)->dict:
     "Attention mask and position ids counted from the first real token (`data.positions`, as patching does)"
     return {} if mask is None else dict(attention_mask=mask, position_ids=positions(mask))
 
+# %% ../nbs/08_lrp.ipynb #47f350d9
 def _rel(acts:list, grads)->torch.Tensor:
     "Activation × gradient, summed over features, stacked on a new last-but-one axis: [B, T, n, ...]"
     return torch.stack([(a.detach().float() * g.float()) for a, g in zip(acts, grads)], 2).sum(-1)
@@ -203,13 +216,14 @@ def conservation(relevance:Relevance)->pd.DataFrame:
     return pd.DataFrame(dict(site=sites, layer=[-1, *range(L), L], relevance=vals.tolist(),
                              target=tgt, ratio=(vals / tgt).tolist()))
 
-# %% ../nbs/08_lrp.ipynb #e2723a36
+# %% ../nbs/08_lrp.ipynb #e2723a00
 def _check_local(model, remote):
     "Refuse NDIF and its simulation: LRP's rules are local hooks"
     if default_remote(model, remote) in (True, 'local'):
         raise ValueError("LRP runs only on a local model: its rules are hooks on this process's modules, which NDIF "
                          "(remote=True) and its offline simulation (remote='local') cannot carry; pass remote=False")
 
+# %% ../nbs/08_lrp.ipynb #e2723a01
 def component_table(relevance:Relevance, sizes:Spec, metric:str='logit_diff', position:str='last', model:str|None=None,
                     seed:int=0, method:str='lrp')->pd.DataFrame:
     "Ranking-schema table of minus the mean relevance per head and MLP (negative = supports the answer, as in patching)"
@@ -223,6 +237,7 @@ def component_table(relevance:Relevance, sizes:Spec, metric:str='logit_diff', po
         score=[-float(m[c.layer] if c.head is None else h[c.layer, c.head]) for c in cs],
         n_pairs=len(relevance.target), model=model, seed=seed))
 
+# %% ../nbs/08_lrp.ipynb #e2723a36
 def lrp_scores(model, # nnsight model (local)
                batch, # a PairBatch: clean, mask, answer, corrupt_answer
                metric:str='logit_diff', # 'logit_diff' or 'logit'
