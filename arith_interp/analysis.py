@@ -21,7 +21,7 @@ __all__ = ['OPERATOR_WORDS', 'ROLES', 'query_start', 'role_spans', 'token_roles'
            'single_token_id', 'digit_ids', 'unembed_rows_traced', 'mlp_cosines', 'curve_points', 'lens_logits',
            'lens_top', 'lens_track']
 
-# %% ../nbs/09_analysis.ipynb #ab1f4354
+# %% ../nbs/09_analysis.ipynb #ab1f4300
 OPERATOR_WORDS = ('plus', 'minus', 'times', 'over', 'divided by', 'multiplied by', 'sum', 'difference', 'product',
                   'quotient', 'add', 'added to', 'subtract', 'subtracted from', 'multiply', 'divide', 'to the power of',
                   'power')
@@ -36,6 +36,7 @@ def query_start(text:str, record:dict|None=None)->int:
     starts = [0] + [m.end() for m in re.finditer('\n', text)]
     return next((s for s in reversed(starts) if len(_NUM.findall(text[s:])) >= 2), 0)
 
+# %% ../nbs/09_analysis.ipynb #ab1f4354
 def role_spans(text:str, record:dict|None=None)->list[tuple[int, int, str]]:
     "`(start, end, role)` character spans of the operands and operators of the final query"
     q = query_start(text, record)
@@ -54,7 +55,7 @@ def token_roles(tokenizer, # a fast tokenizer (it must return an offset mapping)
     def role(s, e): return next((r for a, b, r in spans if max(s, a) < min(e, b)), 'other')
     return [role(s, e) for s, e in offs]
 
-# %% ../nbs/09_analysis.ipynb #5bd54fe9
+# %% ../nbs/09_analysis.ipynb #5bd54f00
 def role_onehot(roles:list[list[str]], # per prompt, one role per (unpadded) token
                 T:int, # padded length; prompts are right-aligned (left padding)
                )->torch.Tensor:
@@ -64,6 +65,7 @@ def role_onehot(roles:list[list[str]], # per prompt, one role per (unpadded) tok
         for i, r in enumerate(rs): out[b, T-len(rs)+i, ROLES.index(r)] = 1
     return out
 
+# %% ../nbs/09_analysis.ipynb #5bd54fe9
 def role_shares(pattern:torch.Tensor, # [B, H, T] attention of the last query position
                 roles:list[list[str]], # per prompt, one role per token
                )->torch.Tensor:
@@ -81,12 +83,14 @@ def attention_patterns(model, prompts:list[str], # the clean prompts (left-padde
             pats = nnsight.save([attn_site(model, L).output[1][:, :, -1].detach().cpu() for L in layers])
     return dict(zip(layers, pats))
 
-# %% ../nbs/09_analysis.ipynb #86480d2d
+# %% ../nbs/09_analysis.ipynb #86480d00
 def _heads_by_layer(heads)->dict[int, list[int]]:
+    "{layer: [head, ...]} of the head components `heads`, in their order"
     out = {}
     for c in heads: out.setdefault(c.layer, []).append(c.head)
     return out
 
+# %% ../nbs/09_analysis.ipynb #86480d2d
 def attention_shares(model, records:list[dict], # data records (fields clean, op, template, style)
                      heads, # heads to read: names ('a13.h11,a12.h2') or Components
                      remote=None)->pd.DataFrame:
@@ -130,27 +134,30 @@ def mlp_streams(model, prompts:list[str], remote=None)->tuple[torch.Tensor, torc
                 out.append(mlp_site(model, L).output[:, -1].detach().cpu())
     return torch.stack(out[0::2], 1), torch.stack(out[1::2], 1)
 
-# %% ../nbs/09_analysis.ipynb #d1e1b6b6
+# %% ../nbs/09_analysis.ipynb #d1e1b600
 def operand_strings(record:dict)->list[str]:
     "The operands of the record's final query, as strings"
     return [record['clean'][a:b] for a, b, r in role_spans(record['clean'], record) if r == 'operand']
 
+# %% ../nbs/09_analysis.ipynb #d1e1b601
 def single_token_id(tokenizer, s:str)->int|None:
     "Token id of `s` if it is one token, else None"
     ids = tokenizer(s, add_special_tokens=False).input_ids
     return ids[0] if len(ids) == 1 else None
 
+# %% ../nbs/09_analysis.ipynb #d1e1b6b6
 def _cos_rows(x:torch.Tensor, W:torch.Tensor)->torch.Tensor:
     "cos of each `x [L, d]` with each row of `W [k, d]` -> `[L, k]`"
     return F.cosine_similarity(x[:, None, :].float(), W[None].float(), dim=-1)
 
-# %% ../nbs/09_analysis.ipynb #8ce4a89b
+# %% ../nbs/09_analysis.ipynb #8ce4a800
 def digit_ids(tokenizer)->list[int]:
     "Token ids of the ten digits (each must be one token)"
     ids = [single_token_id(tokenizer, str(d)) for d in range(10)]
     if None in ids: raise ValueError("tokenizer: expected every digit 0-9 to be a single token")
     return ids
 
+# %% ../nbs/09_analysis.ipynb #8ce4a801
 def unembed_rows_traced(model, ids:list[int], # token ids whose unembedding rows to fetch
                         remote=None, chunk:int=1024, # identity rows per unembedding call
                        )->torch.Tensor:
@@ -164,11 +171,13 @@ def unembed_rows_traced(model, ids:list[int], # token ids whose unembedding rows
             cols = nnsight.save(cols)
     return torch.cat(cols).T
 
+# %% ../nbs/09_analysis.ipynb #8ce4a802
 def _targets(tokenizer, record:dict)->tuple[list[int], int|None]:
     "Single-token operand ids of the record's final query, and its answer token as it follows the prompt"
     ops = [i for i in (single_token_id(tokenizer, s) for s in operand_strings(record)) if i is not None]
     return ops, answer_token(tokenizer, record['clean'], str(record['answer']))
 
+# %% ../nbs/09_analysis.ipynb #8ce4a89b
 def mlp_cosines(model, records:list[dict], # data records (fields clean, answer, op)
                 remote=None,
                 center_ids:list[int]|None=None, # subtract the mean unembedding row of these ids (e.g. `digit_ids`)
@@ -202,7 +211,7 @@ def curve_points(cos:pd.DataFrame, # columns quantity, layer, cos: per prompt (`
     n = int(cos.prompt.nunique()) if 'prompt' in cos else None
     return {'start': start, 'inflection': peak, 'end': f + int(a[f:].argmax()), 'n_prompts': n}
 
-# %% ../nbs/09_analysis.ipynb #14e71729
+# %% ../nbs/09_analysis.ipynb #14e71700
 def lens_logits(model, prompts:list[str], remote=None)->torch.Tensor:
     "`[B, n_layers, vocab]` logit-lens logits at the last position (block outputs through final norm + unembedding)"
     n = spec(model).n_layers
@@ -212,6 +221,7 @@ def lens_logits(model, prompts:list[str], remote=None)->torch.Tensor:
             lg = nnsight.save(unembed_site(model)(norm_site(model)(h)).float().detach().cpu())
     return lg
 
+# %% ../nbs/09_analysis.ipynb #14e71701
 def lens_top(logits:torch.Tensor, # [n_layers, vocab] for one prompt
              tokenizer, k:int=5)->pd.DataFrame:
     "Tidy top-`k` tokens per layer: layer, rank (1 = top), token, token_id, prob"
@@ -221,6 +231,7 @@ def lens_top(logits:torch.Tensor, # [n_layers, vocab] for one prompt
                           'prob': float(v)}
                          for L in range(p.shape[0]) for j, (v, i) in enumerate(zip(top.values[L], top.indices[L]))])
 
+# %% ../nbs/09_analysis.ipynb #14e71729
 def lens_track(logits:torch.Tensor, # [n_layers, vocab] for one prompt
                tokens:dict[str, int], # role -> token id, e.g. {'operand a': 19, 'answer': 22}
               )->pd.DataFrame:
