@@ -18,12 +18,12 @@ from .benchmarks import MATH, GENERAL, load_benchmark, local_path, norm_number, 
 # %% auto #0
 __all__ = ['NUMBER', 'ANSWER_CUE', 'COT_STOP', 'ARITH_FORMAT', 'SUITES', 'OP_NAMES', 'wilson', 'bootstrap_ci', 'acc_row',
            'pair_scores', 'summarize_pairs', 'next_token_hits', 'numbers', 'first_number', 'extract_number',
-           'cot_solution', 'cot_shots', 'worked_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop', 'generate',
+           'cot_solution', 'worked_shots', 'cot_shots', 'cot_prompt', 'StopOnText', 'cut_at_stop', 'generate',
            'same_number', 'eval_generation', 'answer_hits', 'seq_logprobs', 'prefix_logprobs', 'regroup',
            'choice_logprobs', 'eval_mc', 'answer_loss', 'forced_hits', 'kl_drift', 'arith_records', 'eval_arith',
            'eval_math', 'eval_general', 'evaluate']
 
-# %% ../nbs/05_evaluation.ipynb #6ff83461
+# %% ../nbs/05_evaluation.ipynb #6ff83400
 def wilson(k:int, # successes
            n:int, # trials
            z:float=1.959964, # normal quantile (1.96: 95%)
@@ -37,6 +37,7 @@ def wilson(k:int, # successes
     half_width = z * math.sqrt(p*(1-p)/n + z*z/(4*n*n)) / denominator
     return (max(0.0, centre - half_width), min(1.0, centre + half_width))
 
+# %% ../nbs/05_evaluation.ipynb #6ff83401
 def bootstrap_ci(values, # numbers whose mean is estimated
                  n_boot:int=2000, # resamples
                  seed:int=0, # seed of the resampling
@@ -48,6 +49,7 @@ def bootstrap_ci(values, # numbers whose mean is estimated
     means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
     return tuple(np.quantile(means, [(1 - level) / 2, (1 + level) / 2]).tolist())
 
+# %% ../nbs/05_evaluation.ipynb #6ff83461
 def acc_row(hits, # 0/1 or bool per item
             **extra, # extra columns (suite, dataset, ...)
            )->dict:
@@ -57,13 +59,14 @@ def acc_row(hits, # 0/1 or bool per item
     lo, hi = wilson(k, n)
     return dict(**extra, metric='accuracy', value=k / n if n else float('nan'), lo=lo, hi=hi, n=n)
 
-# %% ../nbs/05_evaluation.ipynb #ee9e3f81
+# %% ../nbs/05_evaluation.ipynb #ee9e3f00
 def _pick(logits:torch.Tensor, # [B, vocab]
           token_ids:torch.Tensor, # [B]
          )->torch.Tensor:
     "`logits[i, token_ids[i]]` for every row i: `[B]`"
     return logits.gather(1, token_ids[:, None]).squeeze(1)
 
+# %% ../nbs/05_evaluation.ipynb #ee9e3f01
 def pair_scores(model, # an nnsight model
                 records:list[dict], # prompt pairs (`data` records)
                 batch_size:int=32, # rows per forward
@@ -81,6 +84,7 @@ def pair_scores(model, # an nnsight model
                        cf_correct=(corrupt.argmax(-1) == batch.corrupt_answer).numpy(),
                        cf_logit_diff=(_pick(corrupt, batch.answer) - _pick(corrupt, batch.corrupt_answer)).numpy())
 
+# %% ../nbs/05_evaluation.ipynb #ee9e3f02
 def _group_rows(group:pd.DataFrame, # `pair_scores` rows of one group
                 **columns, # the group's key and extra columns
                )->list[dict]:
@@ -90,6 +94,7 @@ def _group_rows(group:pd.DataFrame, # `pair_scores` rows of one group
             acc_row(group.logit_diff > 0, **columns) | dict(metric='ld_positive'),
             dict(**columns, metric='p_answer', value=group.p_answer.mean(), lo=lo, hi=hi, n=len(group))]
 
+# %% ../nbs/05_evaluation.ipynb #ee9e3f03
 def summarize_pairs(scores:pd.DataFrame, # `pair_scores` output
                     by=('op',), # grouping columns (empty: one pooled group)
                     **extra, # extra columns on every row
@@ -102,6 +107,7 @@ def summarize_pairs(scores:pd.DataFrame, # `pair_scores` output
         rows += _group_rows(group, **extra, **dict(zip(by, key)))
     return pd.DataFrame(rows)
 
+# %% ../nbs/05_evaluation.ipynb #ee9e3f81
 def next_token_hits(model, # an nnsight model (edits stored on it apply, e.g. `transfer.ablate`)
                     batch, # a `data.PairBatch`
                     batch_size:int=32, # rows per forward
@@ -112,7 +118,7 @@ def next_token_hits(model, # an nnsight model (edits stored on it apply, e.g. `t
     logits = last_logits(model, batch.clean, batch.mask, batch_size, remote, desc=desc)
     return logits.argmax(-1) == batch.answer
 
-# %% ../nbs/05_evaluation.ipynb #aaf1d8ba
+# %% ../nbs/05_evaluation.ipynb #aaf1d800
 NUMBER = re.compile(r'(?<![\w.])-?\d[\d,]*(?:\.\d+)?')   # the one number pattern of every scorer
 ANSWER_CUE = re.compile(rf'(?:answer is|####)\s*:?\s*({NUMBER.pattern})', re.I)
 
@@ -120,11 +126,13 @@ def numbers(text:str)->list[str]:
     "Every number in `text`, in order, normalised (`benchmarks.norm_number`)"
     return [norm_number(s.strip(',')) for s in NUMBER.findall(text)]
 
+# %% ../nbs/05_evaluation.ipynb #aaf1d801
 def first_number(text:str)->str|None:
     "The first number in `text`, normalised; None if none"
     found = numbers(text)
     return found[0] if found else None
 
+# %% ../nbs/05_evaluation.ipynb #aaf1d8ba
 def extract_number(text:str)->str|None:
     "The answer number in generated `text` (after 'answer is' / '####', else the last number), normalised; None if none"
     text = text.replace('$', '')   # '$1,200' and '-$5' are amounts
@@ -134,7 +142,7 @@ def extract_number(text:str)->str|None:
     found = numbers(text)
     return found[-1] if found else None
 
-# %% ../nbs/05_evaluation.ipynb #c0b5fa16
+# %% ../nbs/05_evaluation.ipynb #c0b5fa00
 COT_STOP = ('\n\nQuestion:', '\nQuestion:', '\n\n\n')
 
 def cot_solution(solution:str)->str:
@@ -142,6 +150,12 @@ def cot_solution(solution:str)->str:
     body = re.sub(r'<<[^>]*>>', '', solution).split('####')[0].strip()
     return f"{body}\nThe answer is {gsm8k_answer(solution)}."
 
+# %% ../nbs/05_evaluation.ipynb #c0b5fa01
+def worked_shots(shots:list[dict]=())->str: # worked examples (dicts with question, answer)
+    "The few-shot prefix `cot_prompt` takes, from worked `shots`"
+    return ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
+
+# %% ../nbs/05_evaluation.ipynb #c0b5fa02
 def cot_shots(k:int=3, # worked examples
               data=None, # data folder (default ARITH_INTERP_DATA)
               pool:int=200, # the first `pool` training items are candidates
@@ -151,15 +165,12 @@ def cot_shots(k:int=3, # worked examples
     shortest = sorted(items, key=lambda it: len(it['question']) + len(it['solution']))[:k]
     return worked_shots([dict(question=it['question'], answer=cot_solution(it['solution'])) for it in shortest])
 
-def worked_shots(shots:list[dict]=())->str: # worked examples (dicts with question, answer)
-    "The few-shot prefix `cot_prompt` takes, from worked `shots`"
-    return ''.join(f"Question: {s['question']}\nAnswer: {s['answer']}\n\n" for s in shots)
-
+# %% ../nbs/05_evaluation.ipynb #c0b5fa16
 def cot_prompt(question:str, shots:str='')->str:
     "Prompt asking `question` after the few-shot prefix `shots`"
     return f"{shots}Question: {question.strip()}\nAnswer:"
 
-# %% ../nbs/05_evaluation.ipynb #32aaa768
+# %% ../nbs/05_evaluation.ipynb #32aaa700
 class StopOnText(StoppingCriteria):
     "Per-row stop once the text generated after `start` contains any of `stops`"
     def __init__(self, tokenizer, stops, start:int):
@@ -169,10 +180,12 @@ class StopOnText(StoppingCriteria):
         texts = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=True)
         return torch.tensor([any(s in t for s in self.stops) for t in texts], device=input_ids.device)
 
+# %% ../nbs/05_evaluation.ipynb #32aaa701
 def cut_at_stop(text:str, stops=())->str:
     "`text` up to the first stop sequence"
     return text[:min([text.find(s) for s in stops if s in text] or [len(text)])]
 
+# %% ../nbs/05_evaluation.ipynb #32aaa702
 def _generate_batch(model, tokenizer, prompts:list[str], max_new_tokens:int, stop)->list[str]:
     "Greedy continuations of one left-padded batch of `prompts`, cut at the first stop sequence"
     ids, mask = left_pad([tok_ids(tokenizer, p) for p in prompts], pad_id(tokenizer))
@@ -185,6 +198,7 @@ def _generate_batch(model, tokenizer, prompts:list[str], max_new_tokens:int, sto
     texts = tokenizer.batch_decode(generated[:, prompt_len:], skip_special_tokens=True)
     return [cut_at_stop(t, stop) for t in texts]
 
+# %% ../nbs/05_evaluation.ipynb #32aaa768
 def generate(model, # an nnsight model (its edits apply) or a bare HF module
              prompts:list[str], # prompts
              max_new_tokens:int=128, # tokens per answer at most
@@ -201,7 +215,7 @@ def generate(model, # an nnsight model (its edits apply) or a bare HF module
             out[i] = text
     return out
 
-# %% ../nbs/05_evaluation.ipynb #6aaa373d
+# %% ../nbs/05_evaluation.ipynb #6aaa3700
 def same_number(a:str|None, b:str)->bool:
     "True if number strings `a` and `b` are equal (to 1e-6)"
     if a is None:
@@ -211,6 +225,7 @@ def same_number(a:str|None, b:str)->bool:
     except ValueError:
         return False
 
+# %% ../nbs/05_evaluation.ipynb #6aaa3701
 def eval_generation(model, # an nnsight model
                     items:list[dict], # math items (question, answer)
                     shots:str='', # few-shot prefix (`cot_shots`)
@@ -227,6 +242,7 @@ def eval_generation(model, # an nnsight model
                             correct=same_number(pred, it['answer'])))
     return records
 
+# %% ../nbs/05_evaluation.ipynb #6aaa373d
 def answer_hits(model, # an nnsight model (its edits apply)
                 prompts:list[str], # prompts
                 golds:list, # gold answers (numbers or number strings)
@@ -237,7 +253,7 @@ def answer_hits(model, # an nnsight model (its edits apply)
     answers = generate(model, prompts, max_new_tokens, stop=('\n',), batch_size=batch_size)
     return [same_number(first_number(a), str(gold)) for a, gold in zip(answers, golds)]
 
-# %% ../nbs/05_evaluation.ipynb #995ac237
+# %% ../nbs/05_evaluation.ipynb #995ac200
 def _cont_tokens(tokenizer, context:str, continuation:str)->tuple[list[int], int]:
     "Token ids of `context + continuation` and how many of them belong to `continuation`"
     context_ids, full = tok_ids(tokenizer, context), tok_ids(tokenizer, context + continuation)
@@ -246,6 +262,7 @@ def _cont_tokens(tokenizer, context:str, continuation:str)->tuple[list[int], int
     cont_ids = tok_ids(tokenizer, continuation)
     return context_ids + cont_ids, len(cont_ids)
 
+# %% ../nbs/05_evaluation.ipynb #995ac237
 def seq_logprobs(model, # an nnsight model
                  seqs:list[tuple[list[int], int]], # (token ids, number of final tokens to score)
                  batch_size:int=16, # sequences per forward
@@ -268,7 +285,7 @@ def seq_logprobs(model, # an nnsight model
             out[i] = token_logprobs[row, token_logprobs.shape[1] - seqs[i][1]:].sum().item()
     return check_finite(out, 'log-likelihoods', model_name(model))
 
-# %% ../nbs/05_evaluation.ipynb #e3c1a9d2
+# %% ../nbs/05_evaluation.ipynb #e3c1a900
 def _shared_groups(seqs:list[tuple[list[int], int]], # one item's (token ids, tokens to score)
                   )->list[tuple[int, list[int]]]:
     "(prefix length, sequence indices) groups: the item's shared prefix, or one group per sequence if it shares none"
@@ -282,6 +299,7 @@ def _shared_groups(seqs:list[tuple[list[int], int]], # one item's (token ids, to
         raise ValueError('a sequence to score needs at least one context token')
     return [(r, [i]) for i, r in enumerate(room)]
 
+# %% ../nbs/05_evaluation.ipynb #e3c1a901
 def _right_pad(seqs:list[list[int]], pad:int)->tuple[torch.Tensor, torch.Tensor]:
     "Right-pad token lists into ids [N,R] and mask [N,R]"
     width = max(map(len, seqs))
@@ -289,6 +307,7 @@ def _right_pad(seqs:list[list[int]], pad:int)->tuple[torch.Tensor, torch.Tensor]
     mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], dtype=torch.long)
     return ids, mask
 
+# %% ../nbs/05_evaluation.ipynb #e3c1a902
 def _later_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
                     cache, # the prefixes' key/value cache, [G, ...]
                     prefix_mask:torch.Tensor, # [G, P] left-padded prefix mask
@@ -308,6 +327,7 @@ def _later_logprobs(model, # an nnsight model (its edits apply) or a bare HF mod
                          **{cache_name(hf): cache}, position_ids=position_ids).logits
     return logits.float().log_softmax(-1).gather(-1, rest_ids[:, 1:, None].to(device))[..., 0]
 
+# %% ../nbs/05_evaluation.ipynb #e3c1a903
 @torch.no_grad()
 def _prefix_batch_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
                            prefixes:list[list[int]], # [G] shared prefixes
@@ -329,6 +349,7 @@ def _prefix_batch_logprobs(model, # an nnsight model (its edits apply) or a bare
         token_logprobs.append(_later_logprobs(model, cache, mask, rows, rest_ids, rest_mask))
     return torch.cat(token_logprobs, 1).cpu()
 
+# %% ../nbs/05_evaluation.ipynb #e3c1a904
 def _batches_by_length(groups:list[tuple[list[int], list[int]]], batch_size:int)->list[list[int]]:
     "Group indices, longest prefix first, in batches of at most `batch_size` sequences (at least one group each)"
     order = sorted(range(len(groups)), key=lambda g: -len(groups[g][0]))
@@ -340,6 +361,7 @@ def _batches_by_length(groups:list[tuple[list[int], list[int]]], batch_size:int)
         size += len(groups[g][1])
     return [b for b in batches if b]
 
+# %% ../nbs/05_evaluation.ipynb #e3c1a9d2
 def prefix_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
                     items:list[list[tuple[list[int], int]]], # per item: its sequences (token ids, tokens to score)
                     batch_size:int=16, # sequences per forward
@@ -361,12 +383,13 @@ def prefix_logprobs(model, # an nnsight model (its edits apply) or a bare HF mod
             out[i][j] = token_logprobs[row, len(rests[row]) - k:len(rests[row])].sum().item()
     return out
 
-# %% ../nbs/05_evaluation.ipynb #5b7d0f41
+# %% ../nbs/05_evaluation.ipynb #5b7d0f00
 def regroup(flat:list, groups:list)->list[list]:
     "`flat` (the items of `groups`, concatenated) cut back into lists of the groups' lengths"
     ends = np.cumsum([len(g) for g in groups]).tolist()
     return [flat[end - len(g):end] for g, end in zip(groups, ends)]
 
+# %% ../nbs/05_evaluation.ipynb #5b7d0f01
 def choice_logprobs(model, # an nnsight model
                     items:list[dict], # multiple-choice items (contexts, continuations)
                     batch_size:int=16, # sequences per forward
@@ -379,6 +402,7 @@ def choice_logprobs(model, # an nnsight model
         return [check_finite(row, 'log-likelihoods', model_name(model)) for row in rows]
     return regroup(seq_logprobs(model, [s for item in seqs for s in item], batch_size, remote), seqs)
 
+# %% ../nbs/05_evaluation.ipynb #5b7d0f41
 def eval_mc(model, # an nnsight model
             items:list[dict], # multiple-choice items (id, contexts, continuations, label)
             batch_size:int=16, # sequences per forward
@@ -403,7 +427,7 @@ def answer_loss(model, # an nnsight or HF model
     losses = [run_forward(model, **{k: v.to(device) for k, v in batch.items()}).loss.item() for batch in batches]
     return float(np.mean(losses))
 
-# %% ../nbs/05_evaluation.ipynb #39fe0cae
+# %% ../nbs/05_evaluation.ipynb #39fe0c00
 def _forced_batch(model, pairs:list[tuple[list[int], list[int]]], pad:int)->list[bool]:
     "Per (prompt ids, answer ids): is every answer token the argmax after the gold prefix?"
     ids, mask = _right_pad([p + a for p, a in pairs], pad)
@@ -411,6 +435,7 @@ def _forced_batch(model, pairs:list[tuple[list[int], list[int]]], pad:int)->list
     top = run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device)).logits.argmax(-1).cpu()
     return [top[r, len(p) - 1:len(p) + len(a) - 1].tolist() == a for r, (p, a) in enumerate(pairs)]
 
+# %% ../nbs/05_evaluation.ipynb #39fe0cae
 @torch.no_grad()
 def forced_hits(model, # an nnsight model (its edits apply) or a bare HF module
                 examples:list[dict], # `{'prompt', 'answer'}` dicts
@@ -426,13 +451,14 @@ def forced_hits(model, # an nnsight model (its edits apply) or a bare HF module
         for r, hit in zip(rows, _forced_batch(model, [pairs[i] for i in rows], pad_id(tok))): hits[r] = hit
     return hits
 
-# %% ../nbs/05_evaluation.ipynb #4f766960
+# %% ../nbs/05_evaluation.ipynb #4f766900
 def _log_probs(model, ids:torch.Tensor, mask:torch.Tensor)->torch.Tensor:
     "Next-token log-probabilities [B, T, vocab] in float32"
     device = next(hf_module(model).parameters()).device
     logits = run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device)).logits
     return logits.float().log_softmax(-1).cpu()
 
+# %% ../nbs/05_evaluation.ipynb #4f766960
 @torch.no_grad()
 def kl_drift(base, # the model before fine-tuning (nnsight or HF)
              tuned, # the model after (same tokenizer)
@@ -449,7 +475,7 @@ def kl_drift(base, # the model before fine-tuning (nnsight or HF)
         out += (kl.sum(1) / mask.sum(1)).tolist()
     return out
 
-# %% ../nbs/05_evaluation.ipynb #f8a20195
+# %% ../nbs/05_evaluation.ipynb #f8a20100
 ARITH_FORMAT = dict(k_shot=4, shots='fixed')   # best measured candidate (20_baseline, paper/data/baseline_fewshot.csv)
 SUITES = ('arith', 'math', 'general')
 OP_NAMES = {'+': 'add', '-': 'sub', '*': 'mul', '/': 'div', 'all': 'all'}
@@ -471,11 +497,13 @@ def arith_records(tokenizer, # the model's tokenizer
         records += make_pairs(tokenizer, [op], 'all', n, cf, seed, k, shot_pool=pool)
     return records
 
+# %% ../nbs/05_evaluation.ipynb #f8a20101
 def _dataset_name(rows:pd.DataFrame)->pd.Series:
     "'arith-<op>' or 'arith-<op>-<style>' per summary row"
     style = rows['style'].fillna('').map(lambda s: f'-{s}' if s else '')
     return 'arith-' + rows.op.map(OP_NAMES) + style
 
+# %% ../nbs/05_evaluation.ipynb #f8a20195
 def eval_arith(model, # an nnsight model
                limit:int|None=None, # pairs per operation (default 200)
                seed:int=0, # seed of the pairs
@@ -490,7 +518,7 @@ def eval_arith(model, # an nnsight model
     rows = rows.assign(dataset=_dataset_name)
     return rows.drop(columns=['op', 'style']).to_dict('records'), {'arith': scores.to_dict('records')}
 
-# %% ../nbs/05_evaluation.ipynb #153d8f1f
+# %% ../nbs/05_evaluation.ipynb #153d8f00
 def eval_math(model, # an nnsight model
               limit:int|None=None, # the first `limit` items of each set (None: all)
               data=None, # data folder (default ARITH_INTERP_DATA)
@@ -507,6 +535,7 @@ def eval_math(model, # an nnsight model
     rows = [acc_row([e['correct'] for e in items[name]], suite='math', dataset=name) for name in sets]
     return rows, items
 
+# %% ../nbs/05_evaluation.ipynb #153d8f1f
 def eval_general(model, # an nnsight model
                  limit:int|None=None, # the first `limit` items of each set (None: all)
                  data=None, # data folder (default ARITH_INTERP_DATA)
@@ -523,12 +552,13 @@ def eval_general(model, # an nnsight model
         rows += [by_logprob, per_char | dict(metric='accuracy_norm')]
     return rows, items
 
-# %% ../nbs/05_evaluation.ipynb #2603c457
+# %% ../nbs/05_evaluation.ipynb #2603c400
 def _data_hashes(data, suites)->dict:
     "SHA-256 (first 16 hex) of the benchmark files a run read"
     names = (MATH if 'math' in suites else []) + (GENERAL if 'general' in suites else [])
     return {n: file_sha256(local_path(n, 'test', data))[:16] for n in names}
 
+# %% ../nbs/05_evaluation.ipynb #2603c401
 def _run_suite(model, suite:str, limit, data, seed:int, k_shot:int, max_new_tokens:int, batch_size:int, remote):
     "Rows and per-item records of one suite"
     if check_choice('suite', suite, SUITES) == 'arith':
@@ -537,6 +567,18 @@ def _run_suite(model, suite:str, limit, data, seed:int, k_shot:int, max_new_toke
         return eval_math(model, limit, data, k_shot, max_new_tokens, max(1, batch_size // 2))
     return eval_general(model, limit, data, batch_size, remote)
 
+# %% ../nbs/05_evaluation.ipynb #2603c402
+def _save(rows, items, out, model, suites, limit, data, seed, k_shot, max_new_tokens):
+    "Write results JSON with provenance and per-item JSONL files"
+    out = Path(out)
+    for name, records in items.items():
+        write_jsonl(records, out.with_name(f'{out.stem}.{name}.jsonl'))
+    meta = provenance(model=model_name(model), seed=seed, suites=list(suites), limit=limit, k_shot=k_shot,
+                      max_new_tokens=max_new_tokens, arith_format=ARITH_FORMAT, model_info=model_info(model),
+                      data_sha256=_data_hashes(data, suites))
+    save_json(dict(provenance=meta, rows=rows), out)
+
+# %% ../nbs/05_evaluation.ipynb #2603c457
 def evaluate(model, # an nnsight model (possibly fine-tuned)
              suites=SUITES, # any of 'arith', 'math', 'general'
              limit:int|None=None, # items per set (math/general: the first `limit`; arith: pairs per operation)
@@ -558,13 +600,3 @@ def evaluate(model, # an nnsight model (possibly fine-tuned)
         if out:   # after each suite: resumable
             _save(rows, items, out, model, suites, limit, data, seed, k_shot, max_new_tokens)
     return pd.DataFrame(rows)
-
-def _save(rows, items, out, model, suites, limit, data, seed, k_shot, max_new_tokens):
-    "Write results JSON with provenance and per-item JSONL files"
-    out = Path(out)
-    for name, records in items.items():
-        write_jsonl(records, out.with_name(f'{out.stem}.{name}.jsonl'))
-    meta = provenance(model=model_name(model), seed=seed, suites=list(suites), limit=limit, k_shot=k_shot,
-                      max_new_tokens=max_new_tokens, arith_format=ARITH_FORMAT, model_info=model_info(model),
-                      data_sha256=_data_hashes(data, suites))
-    save_json(dict(provenance=meta, rows=rows), out)
