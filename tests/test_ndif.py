@@ -4,7 +4,7 @@ import os, json, pathlib
 import pytest, torch, numpy as np, pandas as pd
 import cloudpickle
 import arith_interp
-from arith_interp.models import tiny_model, register_package
+from arith_interp.models import tiny_model, register_package, hf_module
 from arith_interp.data import make_pairs, encode_pairs, last_logits
 from arith_interp.ndif import server_without, registered, remote_plan, skip_reason, STAGES
 from arith_interp import patching as P, analysis as A, ranking as R
@@ -80,7 +80,8 @@ def test_hidden_server_does_not_leak(setup):
 
 def test_remote_plan_from_config_alone():
     m = tiny_model()
-    cfg = m._module.config; cfg._name_or_path = 'meta-llama/Llama-3.1-8B'
+    cfg = hf_module(m).config
+    cfg.name_or_path = 'meta-llama/Llama-3.1-8B'
     plan = remote_plan(cfg, list(ARCHS))
     assert plan['supported'] and plan['hosted'] == 'always loaded'
     assert {s.stage for s in STAGES} == set(plan['stages'])
