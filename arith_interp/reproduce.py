@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
 from .core import *
+from .compat import tqdm_default_file
 from .report import write_report
 from .data import read_jsonl
 from .ranking import top_k
@@ -335,11 +336,7 @@ def store_notebook(nb, # an executed notebook (from `read_nb`, run by `CaptureSh
 # %% ../nbs/14_reproduce.ipynb #d0c5a7e3
 def tqdm_to_terminal(stream=None): # where bars go (default: this process's real stderr)
     "Make `tqdm` bars write to `stream`, not into a notebook cell's captured output"
-    import tqdm.std
-    init = getattr(tqdm.std.tqdm.__init__, 'unpatched_', tqdm.std.tqdm.__init__)
-    def __init__(self, *args, file=None, **kwargs): init(self, *args, file=file or stream or sys.__stderr__, **kwargs)
-    __init__.unpatched_ = init
-    tqdm.std.tqdm.__init__ = __init__
+    tqdm_default_file(stream)
 
 def show_figures_once(shell):
     "A figure that is a cell's value is shown and closed, so matplotlib-inline's end-of-cell display of open figures skips it"

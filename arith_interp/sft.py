@@ -13,6 +13,7 @@ from transformers import Trainer, TrainingArguments, TrainerCallback
 from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_utils import get_last_checkpoint
 from .core import *
+from .compat import trainer_with_hooks
 from .models import hf_module, load, load_model, model_name, tag_model
 from .sites import *
 from .data import left_pad, pad_id
@@ -428,10 +429,10 @@ class MicroBatches(torch.utils.data.Dataset):
 def _first(items:list)->dict: return items[0]
 
 # %% ../nbs/11_sft.ipynb #a1c0e004
-class SliceTrainer(Trainer):
+class SliceTrainer(trainer_with_hooks()):
     "`transformers.Trainer` with our batch order, checkpoints of the trainable tensors only, and each step's loss recorded"
-    def _get_train_sampler(self, train_dataset=None):
-        return torch.utils.data.SequentialSampler(train_dataset or self.train_dataset)
+    def train_sampler(self, dataset):
+        return torch.utils.data.SequentialSampler(dataset or self.train_dataset)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         loss = super().training_step(model, inputs, num_items_in_batch)
@@ -447,16 +448,14 @@ class SliceTrainer(Trainer):
         self.losses.append(float(total))
         self.step_loss = 0.0
 
-    def _save(self, output_dir=None, state_dict=None):
-        if self.is_fsdp_enabled: return super()._save(output_dir, state_dict)
+    def save_weights(self, output_dir, state_dict):
+        if self.is_fsdp_enabled: return super().save_weights(output_dir, state_dict)
         if not self.args.should_save: return
         os.makedirs(output_dir, exist_ok=True)
         trainable = {n: p for n, p in self.model.named_parameters() if p.requires_grad}
         _save_tensors(trainable, Path(output_dir)/'model.safetensors')
 
-    def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
-        folder = Path(self.args.output_dir)/f'checkpoint-{self.state.global_step}'
+    def checkpoint_saved(self, folder:Path):
         if self.args.should_save: save_json({'losses': self.losses}, folder/'losses.json')
 
 # %% ../nbs/11_sft.ipynb #a1c0e005

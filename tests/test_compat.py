@@ -107,8 +107,8 @@ def test_tqdm_default_file_redirects_and_undoes():
     finally: compat.tqdm_unpatched()
     assert 'bar-here' in buf.getvalue() and not hasattr(tqdm.std.tqdm.__init__, 'unpatched_')
 
-# Modules whose switch-over to compat waits for their owner (notebooks this branch must not edit); see the report.
-PENDING = {'sft', 'reproduce'}
+# Modules allowed to touch another library's private names outside compat: none (every module goes through compat).
+PENDING = set()
 
 def test_no_module_but_compat_touches_private_names():
     found = private_uses(ROOT/'arith_interp')
