@@ -14,6 +14,7 @@ from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
 from .patching import (METRICS, logit_stats, metric_value, metric_score, fwd_kw, linear_rows, _rotate_half,
+                                   traced_read,
                                    _readout)
 
 # %% auto #0
@@ -153,10 +154,7 @@ def node_cache(model, # nnsight model (call inside a session)
                prompts:str='clean', # 'clean' or 'corrupt'
               )->NodeCache:
     "One traced forward over `batch`'s clean or counterfactual prompts: every sender's output at every position"
-    ids = batch.clean if check_choice('prompts', prompts, ['clean', 'corrupt']) == 'clean' else batch.corrupt
-    with model.trace(**fwd_kw(ids, batch.mask)):
-        cache = nnsight.save(_read_nodes(model, batch))
-    return cache
+    return traced_read(model, batch, _read_nodes, prompts)
 
 # %% ../nbs/06a_edges.ipynb #ce397426
 def sender_outputs(g:Graph, # the graph

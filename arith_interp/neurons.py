@@ -11,6 +11,7 @@ from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import render, tok_ids, positions
 from .patching import (METRICS, fwd_kw, logit_stats, metric_value, metric_score, score_table, linear_rows,
+                                   traced_read,
                                    _forward_inputs, _prefix_kv, _read_out)
 
 
@@ -30,10 +31,7 @@ def neuron_cache(model, # nnsight model (call inside a session)
                  prompts:str='clean', # run the 'clean' or the 'corrupt' (counterfactual) prompts
                 )->list:
     "[acts [B, L, d_mlp], stats [B, 3]]: every neuron's last-position activation and the run's logit stats"
-    ids = batch.clean if check_choice('prompts', prompts, ['clean', 'corrupt']) == 'clean' else batch.corrupt
-    with model.trace(**fwd_kw(ids, batch.mask)):
-        out = nnsight.save(_read_neurons(model, batch))
-    return out
+    return traced_read(model, batch, _read_neurons, prompts)
 
 
 # %% ../nbs/06b_neurons.ipynb #06c058bd

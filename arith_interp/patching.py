@@ -16,9 +16,9 @@ from .data import positions
 
 # %% auto #0
 __all__ = ['METRICS', 'FUSED_ARCHS', 'READOUTS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score', 'fwd_kw',
-           'ActivationCache', 'activation_cache', 'patch_components', 'patched_run', 'patch_counterfactual',
-           'score_table', 'linear_rows', 'path_patching', 'direct_oracle', 'activation_patching',
-           'attribution_patching', 'ablation_values', 'knockout']
+           'ActivationCache', 'traced_read', 'activation_cache', 'patch_components', 'patched_run',
+           'patch_counterfactual', 'score_table', 'linear_rows', 'path_patching', 'direct_oracle',
+           'activation_patching', 'attribution_patching', 'ablation_values', 'knockout']
 
 # %% ../nbs/06_patching.ipynb #68f0108e
 METRICS = ('logit', 'logit_diff', 'prob')
@@ -79,15 +79,23 @@ def _read_activations(model, batch)->ActivationCache:
     stats = logit_stats(model.output.logits[:, -1].detach(), batch.answer, batch.corrupt_answer)
     return ActivationCache(z=torch.stack(zs, 1), mlp=torch.stack(mlps, 1), resid=resid, stats=stats)
 
+def traced_read(model, # nnsight model (call inside a session)
+                batch, # PairBatch
+                read, # (model, batch) -> what to save, called inside the trace
+                prompts:str='clean', # run the 'clean' or the 'corrupt' (counterfactual) prompts
+               ):
+    "One traced forward over `batch`'s clean or counterfactual prompts, returning what `read` saved"
+    ids = batch.clean if check_choice('prompts', prompts, ['clean', 'corrupt']) == 'clean' else batch.corrupt
+    with model.trace(**fwd_kw(ids, batch.mask)):
+        out = nnsight.save(read(model, batch))
+    return out
+
 def activation_cache(model, # nnsight model (call inside a session)
                      batch, # PairBatch
                      prompts:str='clean', # run the 'clean' or the 'corrupt' (counterfactual) prompts
                     )->ActivationCache:
     "One traced forward over `batch`'s clean or counterfactual prompts: its last-position activations"
-    ids = batch.clean if check_choice('prompts', prompts, ['clean', 'corrupt']) == 'clean' else batch.corrupt
-    with model.trace(**fwd_kw(ids, batch.mask)):
-        cache = nnsight.save(_read_activations(model, batch))
-    return cache
+    return traced_read(model, batch, _read_activations, prompts)
 
 # %% ../nbs/06_patching.ipynb #30954333
 def _rows(block:int, block_rows:int|None)->slice:
