@@ -111,8 +111,8 @@ def main(argv=None):
     lens_loop(bridge, warm, sub[:1])
 
     (tp, sp), t_path = timed(P.path_patching, m, b, 'logit_diff', return_stats=True)
-    ta, t_act = timed(P.activation_patching, m, b, 'logit_diff')                 # the default local path: 'fused'
-    _, t_act_kv = timed(P.activation_patching, m, b, 'logit_diff', fast=True)     # the nnsight key/value path
+    ta, t_act = timed(P.activation_patching, m, b, 'logit_diff')                   # the local default: 'torch'
+    _, t_act_kv = timed(P.activation_patching, m, b, 'logit_diff', backend='kv')   # the nnsight key/value path
     tatp, t_atp = timed(P.attribution_patching, m, b, 'logit_diff')
     _, act_stats = P.activation_patching(m, b, 'logit_diff', comps=sub, return_stats=True)
     with torch.no_grad():

@@ -1,5 +1,5 @@
-"""bfloat16 against float32 (issue 28): every locate method (path; activation patching with each of its backends, fused,
-KV cache and full forwards; AtP), AttnLRP and Precise SFT, on the tiny model (seconds) and SmolLM2 (slow).
+"""bfloat16 against float32 (issue 28): every locate method (path; activation patching with each of its backends, torch,
+kv and nnsight; AtP), AttnLRP and Precise SFT, on the tiny model (seconds) and SmolLM2 (slow).
 
 Marked `cuda`: with ARITH_INTERP_TEST_DEVICE=cuda the same tests run on a GPU (`tools/gpu_check.py` selects them with
 `-m cuda`); by default they run on the CPU. bfloat16 keeps 8 significant bits, so rankings may differ among components
@@ -19,9 +19,9 @@ from arith_interp.sft import run_sft, arithmetic_examples
 DEVICE = os.environ.get('ARITH_INTERP_TEST_DEVICE', 'cpu')
 pytestmark = pytest.mark.cuda
 METHODS = {'path': lambda m, b: P.path_patching(m, b, 'logit'),
-           'act-fused': lambda m, b: P.activation_patching(m, b, 'logit', fast='fused'),
-           'act-kv': lambda m, b: P.activation_patching(m, b, 'logit', fast=True),
-           'act-full': lambda m, b: P.activation_patching(m, b, 'logit', fast=False),
+           'act-torch': lambda m, b: P.activation_patching(m, b, 'logit', backend='torch'),
+           'act-kv': lambda m, b: P.activation_patching(m, b, 'logit', backend='kv'),
+           'act-nnsight': lambda m, b: P.activation_patching(m, b, 'logit', backend='nnsight'),
            'atp': lambda m, b: P.attribution_patching(m, b, 'logit'),
            'lrp': lambda m, b: lrp_scores(m, b, 'logit_diff')}
 
@@ -85,7 +85,7 @@ def test_tiny_bf16_agrees(tiny, method):
 
 # SmolLM2, 32 pairs, seen on CPU: relative noise path 0.09, AtP 0.05, LRP 0.02, activation patching 0.17; Spearman
 # path 0.97, AtP 0.96, LRP 0.999, activation patching 0.57 (most of its 300 scores are near-zero: noise orders them)
-SMOLLM2 = {'path': (0.15, 0.95), 'atp': (0.1, 0.95), 'lrp': (0.05, 0.99), 'act-fused': (0.25, 0.3)}
+SMOLLM2 = {'path': (0.15, 0.95), 'atp': (0.1, 0.95), 'lrp': (0.05, 0.99), 'act-torch': (0.25, 0.3)}
 
 @pytest.mark.slow
 @pytest.mark.parametrize('method', SMOLLM2)
@@ -96,7 +96,7 @@ def test_smollm2_bf16_agrees(smollm2, method):
     max_noise, min_spearman = SMOLLM2[method]
     found = check_agreement(a, b, max_noise)
     assert found['spearman'] >= min_spearman, found
-    if method != 'act-fused': assert found['top5_same'], found
+    if method != 'act-torch': assert found['top5_same'], found
 
 
 def _sft_losses(model, steps:int=4, batch:int=8)->list[float]:

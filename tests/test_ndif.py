@@ -30,8 +30,8 @@ def same(a, b, tol=0.): return torch.as_tensor(a, dtype=torch.float64).sub(torch
 # Each case: name -> fn(model, recs, batch, remote) returning a tensor; tolerance for remote vs local (0 = bit for bit).
 CASES = {
     'path_patching': (lambda m, r, b, rem: torch.tensor(P.path_patching(m, b, 'logit_diff', remote=rem).score.values), 0.),
-    'activation_patching': (lambda m, r, b, rem: torch.tensor(P.activation_patching(m, b, 'logit_diff', remote=rem, fast=False).score.values), 0.),
-    'activation_patching_vs_fast_local': (lambda m, r, b, rem: torch.tensor(P.activation_patching(m, b, 'logit_diff', remote=rem, fast=None if rem else True).score.values), 1e-4),
+    'activation_patching': (lambda m, r, b, rem: torch.tensor(P.activation_patching(m, b, 'logit_diff', remote=rem, backend='nnsight').score.values), 0.),
+    'activation_patching_vs_fast_local': (lambda m, r, b, rem: torch.tensor(P.activation_patching(m, b, 'logit_diff', remote=rem, backend=None if rem else 'kv').score.values), 1e-4),
     'knockout': (lambda m, r, b, rem: torch.tensor([d['accuracy'] for d in P.knockout(m, b, [['a0.h1', 'a2.h3'], ['m1']], remote=rem)]), 0.),
     'attention_shares': (lambda m, r, b, rem: torch.tensor(A.attention_shares(m, r, 'a0.h1,a2.h0', remote=rem)[['operand', 'operator', 'other']].values), 0.),
     'logit_lens': (lambda m, r, b, rem: A.lens_logits(m, [x['clean'] for x in r[:3]], remote=rem), 0.),

@@ -176,7 +176,7 @@ NDIF_CASES = {
     'neuron_faithfulness': (lambda m, b, rem: N.neuron_faithfulness(m, b, N.neuron_attribution(m, b), [1, 2], (0, 3, 64), remote=rem).accuracy.values, 0.),
     'operand_grid': (lambda m, b, rem: N.operand_grid(m, 'm1.n5,m2.n0', '{a}[[+]]{b}=', range(4), remote=rem).activation.values, 1e-6),
     'result-fixed patching': (lambda m, b, rem: P.activation_patching(m, encode_pairs(m.tokenizer, with_counterfactual(
-        m.tokenizer, b.records, 'result-fixed')), 'logit', remote=rem, fast=False).score.values, 0.),
+        m.tokenizer, b.records, 'result-fixed')), 'logit', remote=rem, backend='nnsight').score.values, 0.),
 }
 
 @pytest.mark.parametrize('name', list(NDIF_CASES))
