@@ -230,7 +230,7 @@ def faithfulness(model, # nnsight model
                  tab:pd.DataFrame, # ranking table: the circuits are its top k%
                  metric:str='logit_diff', # 'logit', 'logit_diff' or 'prob'
                  fractions=FRACTIONS, # circuit sizes, percent of the components
-                 remote=None, # False, 'local' or True; None: the model's default (locally: the key/value-cache path)
+                 remote=None, # False, 'local' or True; None: the model's default (locally: the torch backend)
                 )->dict:
     "Faithfulness curve f(k) of the top-k% circuits of `tab`, with CPR and CMD"
     ranked = parse_components(top_k(tab, len(tab)), spec(model))
