@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_evaluation.ipynb #19556e9a
 from __future__ import annotations
-import re, json, math, random, inspect
+import re
 from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
 from transformers import StoppingCriteria, StoppingCriteriaList

@@ -4,19 +4,17 @@
 
 # %% ../nbs/10_transfer.ipynb #6f6e17c3
 from __future__ import annotations
-import contextlib, math, random, re, warnings
-from pathlib import Path
-import numpy as np
+import contextlib, warnings
 import pandas as pd
 import torch, nnsight
 from .core import *
-from .models import hf_module, model_name, default_remote
+from .models import hf_module, default_remote
 from .compat import interleaving
 from .sites import *
 from .data import (encode_pairs, tok_ids, left_pad, pad_id, positions, variant_pairs, make_pairs,
                                calc_expressions)
 from .benchmarks import load_benchmark, BENCHMARKS
-from .patching import knockout, activation_cache, patch_components, fwd_kw
+from .patching import knockout, activation_cache, patch_components
 from .ranking import random_heads
 from .statistics import wilson
 from .evaluation import eval_mc, answer_hits, cot_prompt, worked_shots
