@@ -15,8 +15,8 @@ __all__ = ['FIELDS', 'REQUIRED', 'OPS', 'STYLES', 'COUNTERFACTUALS', 'CF_TYPES',
            'VARIANTS', 'needed_fields', 'check_record', 'templates', 'render', 'tok_ids', 'answer_token', 'null_prompt',
            'result', 'operand_pairs', 'split_pairs', 'shot_pairs', 'fewshot_prefix', 'make_pair', 'make_pairs',
            'operands_of', 'with_counterfactual', 'write_jsonl', 'read_jsonl', 'PairBatch', 'pad_id', 'left_pad',
-           'encode_pairs', 'positions', 'encoding_problem', 'calc_expressions', 'variant_prompt', 'first_token',
-           'variant_pairs']
+           'encode_pairs', 'right_pad', 'positions', 'encoding_problem', 'calc_expressions', 'variant_prompt',
+           'first_token', 'variant_pairs']
 
 # %% ../nbs/03_data.ipynb #7ce47eeb
 FIELDS = ('clean', 'corrupt', 'answer', 'corrupt_answer', 'op', 'template', 'style', 'variant',
@@ -356,6 +356,16 @@ def encode_pairs(tokenizer, records:list[dict])->PairBatch:
     clean_ids, mask = left_pad(cleans, pad_id(tokenizer))
     corrupt_ids, _ = left_pad(corrupts, pad_id(tokenizer))
     return PairBatch(clean_ids, corrupt_ids, mask, torch.tensor(answers), torch.tensor(corrupt_answers), list(records))
+
+# %% ../nbs/03_data.ipynb #e3c1a901
+def right_pad(seqs:list[list[int]], # token lists
+              pad_id:int, # padding token id
+             )->tuple[torch.Tensor, torch.Tensor]:
+    "Right-pad token lists into ids [N,R] and mask [N,R]"
+    width = max(map(len, seqs))
+    ids = torch.tensor([s + [pad_id] * (width - len(s)) for s in seqs], dtype=torch.long)
+    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], dtype=torch.long)
+    return ids, mask
 
 # %% ../nbs/03_data.ipynb #5124c9d7
 def positions(mask:torch.Tensor)->torch.Tensor:

@@ -7,22 +7,21 @@ from __future__ import annotations
 import re
 from pathlib import Path
 import numpy as np, pandas as pd, torch, nnsight
-from transformers import StoppingCriteria, StoppingCriteriaList
 from .core import *
-from .models import hf_module, default_remote, model_info, model_name, run_forward, run_generate
-from .sites import cache_name
-from .data import (encode_pairs, encoding_problem, left_pad, tok_ids, make_pairs, operand_pairs, positions,
+from .models import hf_module, default_remote, model_info, model_name, run_forward
+from .data import (encode_pairs, encoding_problem, right_pad, tok_ids, make_pairs, operand_pairs, positions,
                                pad_id, write_jsonl, OPS)
 from .statistics import wilson, bootstrap_ci
+from .generation import generate
+from .likelihood import choice_logprobs, regroup
 from .benchmarks import MATH, GENERAL, load_benchmark, local_path, norm_number, gsm8k_answer
 
 # %% auto #0
 __all__ = ['NUMBER', 'ANSWER_CUE', 'COT_STOP', 'ARITH_FORMAT', 'SUITES', 'OP_NAMES', 'acc_row', 'last_logits', 'top1_hits',
            'block_accuracy', 'pair_scores', 'summarize_pairs', 'next_token_hits', 'filter_correct', 'numbers',
-           'first_number', 'extract_number', 'cot_solution', 'worked_shots', 'cot_shots', 'cot_prompt', 'StopOnText',
-           'cut_at_stop', 'generate', 'same_number', 'eval_generation', 'answer_hits', 'seq_logprobs',
-           'prefix_logprobs', 'regroup', 'choice_logprobs', 'eval_mc', 'answer_loss', 'forced_hits', 'kl_drift',
-           'arith_records', 'eval_arith', 'eval_math', 'eval_general', 'evaluate']
+           'first_number', 'extract_number', 'cot_solution', 'worked_shots', 'cot_shots', 'cot_prompt', 'same_number',
+           'eval_generation', 'answer_hits', 'eval_mc', 'answer_loss', 'forced_hits', 'kl_drift', 'arith_records',
+           'eval_arith', 'eval_math', 'eval_general', 'evaluate']
 
 # %% ../nbs/05_evaluation.ipynb #6ff83461
 def acc_row(hits, # 0/1 or bool per item
@@ -202,51 +201,6 @@ def cot_prompt(question:str, shots:str='')->str:
     "Prompt asking `question` after the few-shot prefix `shots`"
     return f"{shots}Question: {question.strip()}\nAnswer:"
 
-# %% ../nbs/05_evaluation.ipynb #32aaa700
-class StopOnText(StoppingCriteria):
-    "Per-row stop once the text generated after `start` contains any of `stops`"
-    def __init__(self, tokenizer, stops, start:int):
-        self.tokenizer, self.stops, self.start = tokenizer, tuple(stops), start
-
-    def __call__(self, input_ids, scores, **kwargs)->torch.BoolTensor:
-        texts = self.tokenizer.batch_decode(input_ids[:, self.start:], skip_special_tokens=True)
-        return torch.tensor([any(s in t for s in self.stops) for t in texts], device=input_ids.device)
-
-# %% ../nbs/05_evaluation.ipynb #32aaa701
-def cut_at_stop(text:str, stops=())->str:
-    "`text` up to the first stop sequence"
-    return text[:min([text.find(s) for s in stops if s in text] or [len(text)])]
-
-# %% ../nbs/05_evaluation.ipynb #32aaa702
-def _generate_batch(model, tokenizer, prompts:list[str], max_new_tokens:int, stop)->list[str]:
-    "Greedy continuations of one left-padded batch of `prompts`, cut at the first stop sequence"
-    ids, mask = left_pad([tok_ids(tokenizer, p) for p in prompts], pad_id(tokenizer))
-    device, prompt_len = next(hf_module(model).parameters()).device, ids.shape[1]
-    criteria = StoppingCriteriaList([StopOnText(tokenizer, stop, prompt_len)]) if stop else None
-    with torch.no_grad():
-        generated = run_generate(model, input_ids=ids.to(device), attention_mask=mask.to(device),
-                                 max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=pad_id(tokenizer),
-                                 stopping_criteria=criteria)
-    texts = tokenizer.batch_decode(generated[:, prompt_len:], skip_special_tokens=True)
-    return [cut_at_stop(t, stop) for t in texts]
-
-# %% ../nbs/05_evaluation.ipynb #32aaa768
-def generate(model, # an nnsight model (its edits apply) or a bare HF module
-             prompts:list[str], # prompts
-             max_new_tokens:int=128, # tokens per answer at most
-             stop=COT_STOP, # stop sequences
-             batch_size:int=8, # prompts per batch
-            )->list[str]:
-    "Greedy continuations of `prompts` (batched by length, KV cache, left padding), cut at the first stop sequence"
-    out = [None] * len(prompts)
-    order = sorted(range(len(prompts)), key=lambda i: -len(prompts[i]))   # longest first: similar lengths share a batch
-    for start in progress(range(0, len(order), batch_size), desc='generate'):
-        rows = order[start:start + batch_size]
-        texts = _generate_batch(model, model.tokenizer, [prompts[i] for i in rows], max_new_tokens, stop)
-        for i, text in zip(rows, texts):
-            out[i] = text
-    return out
-
 # %% ../nbs/05_evaluation.ipynb #6aaa3700
 def same_number(a:str|None, b:str)->bool:
     "True if number strings `a` and `b` are equal (to 1e-6)"
@@ -285,155 +239,6 @@ def answer_hits(model, # an nnsight model (its edits apply)
     answers = generate(model, prompts, max_new_tokens, stop=('\n',), batch_size=batch_size)
     return [same_number(first_number(a), str(gold)) for a, gold in zip(answers, golds)]
 
-# %% ../nbs/05_evaluation.ipynb #995ac200
-def _cont_tokens(tokenizer, context:str, continuation:str)->tuple[list[int], int]:
-    "Token ids of `context + continuation` and how many of them belong to `continuation`"
-    context_ids, full = tok_ids(tokenizer, context), tok_ids(tokenizer, context + continuation)
-    if full[:len(context_ids)] == context_ids:
-        return full, len(full) - len(context_ids)
-    cont_ids = tok_ids(tokenizer, continuation)
-    return context_ids + cont_ids, len(cont_ids)
-
-# %% ../nbs/05_evaluation.ipynb #995ac237
-def seq_logprobs(model, # an nnsight model
-                 seqs:list[tuple[list[int], int]], # (token ids, number of final tokens to score)
-                 batch_size:int=16, # sequences per forward
-                 remote=None, # None: the model's default
-                )->list[float]:
-    "Summed log-probability of the last `k` tokens of each sequence, whole sequences through nnsight"
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i][0]))
-    starts = range(0, len(order), batch_size)
-    pad = pad_id(model.tokenizer)   # outside the session, whose body may run remotely
-    with torch.no_grad(), model.session(remote=default_remote(model, remote)):
-        saved = nnsight.save([])
-        for start in progress(starts, desc='loglik'):
-            ids, mask = left_pad([seqs[i][0] for i in order[start:start + batch_size]], pad)
-            with model.trace(input_ids=ids, attention_mask=mask):
-                logprobs = model.output.logits[:, :-1].float().log_softmax(-1)
-                saved.append(logprobs.gather(-1, ids[:, 1:, None].to(logprobs.device)).squeeze(-1).detach().cpu())
-    out = [0.0] * len(seqs)
-    for start, token_logprobs in zip(starts, saved):
-        for row, i in enumerate(order[start:start + batch_size]):
-            out[i] = token_logprobs[row, token_logprobs.shape[1] - seqs[i][1]:].sum().item()
-    return check_finite(out, 'log-likelihoods', model_name(model))
-
-# %% ../nbs/05_evaluation.ipynb #e3c1a900
-def _shared_groups(seqs:list[tuple[list[int], int]], # one item's (token ids, tokens to score)
-                  )->list[tuple[int, list[int]]]:
-    "(prefix length, sequence indices) groups: the item's shared prefix, or one group per sequence if it shares none"
-    room = [len(ids) - max(k, 1) for ids, k in seqs]   # a prefix must stop before the first scored token
-    first, shared = seqs[0][0], 0
-    while shared < min(room) and all(ids[shared] == first[shared] for ids, _ in seqs):
-        shared += 1
-    if shared > 0:
-        return [(shared, list(range(len(seqs))))]
-    if min(room) < 1:
-        raise ValueError('a sequence to score needs at least one context token')
-    return [(r, [i]) for i, r in enumerate(room)]
-
-# %% ../nbs/05_evaluation.ipynb #e3c1a901
-def _right_pad(seqs:list[list[int]], pad:int)->tuple[torch.Tensor, torch.Tensor]:
-    "Right-pad token lists into ids [N,R] and mask [N,R]"
-    width = max(map(len, seqs))
-    ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs], dtype=torch.long)
-    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], dtype=torch.long)
-    return ids, mask
-
-# %% ../nbs/05_evaluation.ipynb #e3c1a902
-def _later_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
-                    cache, # the prefixes' key/value cache, [G, ...]
-                    prefix_mask:torch.Tensor, # [G, P] left-padded prefix mask
-                    rows:torch.Tensor, # [N] the prefix of each sequence
-                    rest_ids:torch.Tensor, # [N, R] right-padded rest tokens (R > 1)
-                    rest_mask:torch.Tensor, # [N, R]
-                   )->torch.Tensor:
-    "Log-probability `[N, R-1]` of rest tokens 1.. given their prefix (its cache expanded to rows) and the rest before"
-    hf = hf_module(model)
-    device = next(hf.parameters()).device
-    cache.reorder_cache(rows.to(device))                                   # [G, ...] -> [N, ...]
-    inputs = rest_ids[:, :-1]                                              # the last rest token predicts nothing needed
-    start = prefix_mask.sum(1)[rows]                                       # [N]: prefix length = first rest position
-    attention = torch.cat([prefix_mask[rows], rest_mask[:, :-1]], 1)
-    position_ids = (start[:, None] + torch.arange(inputs.shape[1])).to(device)
-    logits = run_forward(model, input_ids=inputs.to(device), attention_mask=attention.to(device),
-                         **{cache_name(hf): cache}, position_ids=position_ids).logits
-    return logits.float().log_softmax(-1).gather(-1, rest_ids[:, 1:, None].to(device))[..., 0]
-
-# %% ../nbs/05_evaluation.ipynb #e3c1a903
-@torch.no_grad()
-def _prefix_batch_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
-                           prefixes:list[list[int]], # [G] shared prefixes
-                           rests:list[list[int]], # [N] the tokens of each sequence after its prefix
-                           rows:torch.Tensor, # [N] the prefix (group) of each sequence
-                           pad:int, # padding token id
-                          )->torch.Tensor:
-    "Log-probability `[N, R]` of each rest token (right padded): prefixes encoded once, their cache expanded to rows"
-    hf = hf_module(model)
-    device = next(hf.parameters()).device
-    ids, mask = left_pad(prefixes, pad)
-    out = run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device),
-                      position_ids=positions(mask).to(device), use_cache=True, logits_to_keep=1)
-    first = out.logits[:, -1].float().log_softmax(-1)[rows.to(device)]    # [N, vocab]: p(first rest token | prefix)
-    rest_ids, rest_mask = _right_pad(rests, pad)
-    token_logprobs = [first.gather(1, rest_ids[:, :1].to(device))]
-    if rest_ids.shape[1] > 1:
-        cache = getattr(out, cache_name(hf))
-        token_logprobs.append(_later_logprobs(model, cache, mask, rows, rest_ids, rest_mask))
-    return torch.cat(token_logprobs, 1).cpu()
-
-# %% ../nbs/05_evaluation.ipynb #e3c1a904
-def _batches_by_length(groups:list[tuple[list[int], list[int]]], batch_size:int)->list[list[int]]:
-    "Group indices, longest prefix first, in batches of at most `batch_size` sequences (at least one group each)"
-    order = sorted(range(len(groups)), key=lambda g: -len(groups[g][0]))
-    batches, size = [[]], 0
-    for g in order:
-        if batches[-1] and size + len(groups[g][1]) > batch_size:
-            batches, size = batches + [[]], 0
-        batches[-1].append(g)
-        size += len(groups[g][1])
-    return [b for b in batches if b]
-
-# %% ../nbs/05_evaluation.ipynb #e3c1a9d2
-def prefix_logprobs(model, # an nnsight model (its edits apply) or a bare HF module
-                    items:list[list[tuple[list[int], int]]], # per item: its sequences (token ids, tokens to score)
-                    batch_size:int=16, # sequences per forward
-                   )->list[list[float]]:
-    "Summed log-probability of the last `k` tokens of each sequence of each item, its shared prefix encoded once"
-    groups = []                                                                    # (prefix ids, [(item, index)])
-    for i, seqs in enumerate(items):
-        for length, members in _shared_groups(seqs):
-            groups.append((seqs[members[0]][0][:length], [(i, j) for j in members]))
-    out = [[0.0] * len(seqs) for seqs in items]
-    pad = pad_id(model.tokenizer)
-    for batch in progress(_batches_by_length(groups, batch_size), desc='loglik'):
-        members = [(g, i, j) for g in batch for i, j in groups[g][1]]
-        rests = [items[i][j][0][len(groups[g][0]):] for g, i, j in members]
-        rows = torch.tensor([batch.index(g) for g, _, _ in members])
-        token_logprobs = _prefix_batch_logprobs(model, [groups[g][0] for g in batch], rests, rows, pad)
-        for row, (g, i, j) in enumerate(members):
-            k = items[i][j][1]
-            out[i][j] = token_logprobs[row, len(rests[row]) - k:len(rests[row])].sum().item()
-    return out
-
-# %% ../nbs/05_evaluation.ipynb #5b7d0f00
-def regroup(flat:list, groups:list)->list[list]:
-    "`flat` (the items of `groups`, concatenated) cut back into lists of the groups' lengths"
-    ends = np.cumsum([len(g) for g in groups]).tolist()
-    return [flat[end - len(g):end] for g, end in zip(groups, ends)]
-
-# %% ../nbs/05_evaluation.ipynb #5b7d0f01
-def choice_logprobs(model, # an nnsight model
-                    items:list[dict], # multiple-choice items (contexts, continuations)
-                    batch_size:int=16, # sequences per forward
-                    remote=None, # None: the model's default; local runs share each item's prefix
-                   )->list[list[float]]:
-    "Per item: the summed log-probability of each choice's continuation after its context"
-    seqs = [[_cont_tokens(model.tokenizer, c, k) for c, k in zip(it['contexts'], it['continuations'])] for it in items]
-    if not default_remote(model, remote):
-        rows = prefix_logprobs(model, seqs, batch_size)
-        return [check_finite(row, 'log-likelihoods', model_name(model)) for row in rows]
-    return regroup(seq_logprobs(model, [s for item in seqs for s in item], batch_size, remote), seqs)
-
 # %% ../nbs/05_evaluation.ipynb #5b7d0f41
 def eval_mc(model, # an nnsight model
             items:list[dict], # multiple-choice items (id, contexts, continuations, label)
@@ -462,7 +267,7 @@ def answer_loss(model, # an nnsight or HF model
 # %% ../nbs/05_evaluation.ipynb #39fe0c00
 def _forced_batch(model, pairs:list[tuple[list[int], list[int]]], pad:int)->list[bool]:
     "Per (prompt ids, answer ids): is every answer token the argmax after the gold prefix?"
-    ids, mask = _right_pad([p + a for p, a in pairs], pad)
+    ids, mask = right_pad([p + a for p, a in pairs], pad)
     device = next(hf_module(model).parameters()).device
     top = run_forward(model, input_ids=ids.to(device), attention_mask=mask.to(device)).logits.argmax(-1).cpu()
     return [top[r, len(p) - 1:len(p) + len(a) - 1].tolist() == a for r, (p, a) in enumerate(pairs)]
@@ -501,7 +306,7 @@ def kl_drift(base, # the model before fine-tuning (nnsight or HF)
     out = []
     for start in progress(range(0, len(prompts), batch_size), desc='kl'):
         batch = [tok_ids(base.tokenizer, p) for p in prompts[start:start + batch_size]]
-        ids, mask = _right_pad(batch, pad_id(base.tokenizer))
+        ids, mask = right_pad(batch, pad_id(base.tokenizer))
         lp, lq = _log_probs(base, ids, mask), _log_probs(tuned, ids, mask)
         kl = (lp.exp() * (lp - lq)).sum(-1) * mask
         out += (kl.sum(1) / mask.sum(1)).tolist()
