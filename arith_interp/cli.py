@@ -262,7 +262,8 @@ def data_parser()->argparse.ArgumentParser:
 def cli_data(argv:list[str]|None=None)->int:
     "`arith-interp data`: write prompt pairs as JSONL"
     from arith_interp.models import check_model_source
-    from arith_interp.data import make_pairs, variant_pairs, filter_correct, write_jsonl
+    from arith_interp.data import make_pairs, variant_pairs, write_jsonl
+    from arith_interp.evaluation import filter_correct
     args, dropped = data_parser().parse_args(argv), {}
     out = output_file(args.out, 'pairs', ('jsonl',))
     report = Path(f'{out}.report.json')

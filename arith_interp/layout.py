@@ -140,9 +140,9 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
     return errors
 
 # %% ../nbs/19a_layout.ipynb #826f832e
-LAYERS = ['core', 'compat', 'models, ndif', 'sites', 'data, benchmarks', 'patching, lrp, analysis', 'neurons',
-          'ranking, edges', 'evaluation', 'transfer, sft', 'sft_study', 'plotting, report', 'reproduce', 'plan',
-          'layout']
+LAYERS = ['core', 'compat, budget', 'models, ndif', 'sites', 'data, benchmarks, statistics', 'generation, likelihood',
+          'evaluation', 'patching, lrp, analysis', 'neurons', 'ranking, edges', 'transfer, sft', 'sft_study',
+          'plotting, report', 'reproduce', 'plan', 'layout']
 
 # %% ../nbs/19a_layout.ipynb #5d65d568
 def _is_self(node:ast.AST)->bool:

@@ -13,6 +13,7 @@ from .core import *
 from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
+from .evaluation import block_accuracy
 
 # %% auto #0
 __all__ = ['METRICS', 'SLOTS', 'BACKENDS', 'TORCH_ARCHS', 'READOUTS', 'ABLATIONS', 'logit_stats', 'metric_value', 'metric_score',
@@ -297,8 +298,7 @@ READOUTS = ('stats', 'accuracy')
 def _read_out(logits:torch.Tensor, batch, n_groups:int, readout:str)->torch.Tensor:
     "Stats `[K, B, 3]` or accuracy `[K]` of last-position logits `[K·B, V]`"
     if readout == 'accuracy':
-        hits = logits.argmax(-1).view(n_groups, -1) == batch.answer.to(logits.device)
-        return hits.float().mean(-1)
+        return block_accuracy(logits, batch.answer)
     stats = logit_stats(logits, batch.answer.repeat(n_groups), batch.corrupt_answer.repeat(n_groups))
     return stats.view(n_groups, -1, 3)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
 from .core import *
+from .budget import Budget, budget_named
 from .compat import tqdm_default_file
 from .report import write_report
 from .data import read_jsonl
@@ -17,17 +18,17 @@ from .ndif import skip_reason
 from .sft_study import SELECT_TABLES
 
 # %% auto #0
-__all__ = ['BUDGETS', 'FORCE_ENV', 'Budget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'forced_cache', 'clear_caches',
-           'run_stage', 'run_stages', 'nbs_dir', 'serve_runners', 'run_notebooks', 'notebooks_dir', 'notebook_stage',
-           'output_text', 'volatile', 'stable_outputs', 'store_notebook', 'tqdm_to_terminal', 'show_figures_once',
-           'cell_flags', 'execute_notebook', 'notebooks_main', 'library_notebooks', 'store_library_outputs',
-           'bench_table', 'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage', 'study',
-           'merge_stage_times', 'write_stage_times']
+__all__ = ['BUDGETS', 'FORCE_ENV', 'PaperBudget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached', 'forced_cache',
+           'clear_caches', 'run_stage', 'run_stages', 'nbs_dir', 'serve_runners', 'run_notebooks', 'notebooks_dir',
+           'notebook_stage', 'output_text', 'volatile', 'stable_outputs', 'store_notebook', 'tqdm_to_terminal',
+           'show_figures_once', 'cell_flags', 'execute_notebook', 'notebooks_main', 'library_notebooks',
+           'store_library_outputs', 'bench_table', 'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage',
+           'study', 'merge_stage_times', 'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
-class Budget:
-    "Every size the study uses (None: the whole set)"
+class PaperBudget(Budget):
+    "Every size the paper pipeline uses (None: the whole set)"
     name: str
     n_per_op: int              # prompt pairs per operation the data stage generates (before the correct-only filter)
     n_locate: int              # pairs (after filtering, balanced over operations) to locate, knock out and score faithfulness
@@ -49,11 +50,11 @@ class Budget:
     knockout_ablations: tuple = ('mean',)   # 'mean' (the paper), 'zero'
 
 BUDGETS = {
-    'quick':   Budget('quick',   n_per_op=24,   n_locate=8,   n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
+    'quick':   PaperBudget('quick',   n_per_op=24,   n_locate=8,   n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
                       random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=0, sft_eval=2,   sft_general=1),
-    'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
+    'default': PaperBudget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
                       random_draws=5,  top_k=10, sft_steps=12,   sft_batch=8,   sft_heads=(20,),    sft_seeds=1, sft_eval=12,  sft_general=16),
-    'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
+    'full':    PaperBudget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
                       random_draws=10, top_k=10, sft_steps=1000, sft_batch=128, sft_grad_accum=16, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3, sft_eval=250, sft_general=None,
                       knockout_ablations=('mean', 'zero')),
 }
@@ -113,7 +114,7 @@ class Run:
         "The run a notebook executes for: `ARITH_INTERP_*` variables, else the defaults (embedded model, default budget, <project>/paper)"
         e = os.environ.get
         return cls(e('ARITH_INTERP_MODEL') or 'smollm2-135m', Path(e('ARITH_INTERP_PAPER') or proj_root()/'paper'),
-                   BUDGETS[check_choice('ARITH_INTERP_BUDGET', e('ARITH_INTERP_BUDGET') or 'default', list(BUDGETS))],
+                   budget_named(BUDGETS, e('ARITH_INTERP_BUDGET') or 'default', 'ARITH_INTERP_BUDGET'),
                    int(e('ARITH_INTERP_SEED') or 0), e('ARITH_INTERP_DEVICE') or None,
                    {'False': False, 'True': True, 'local': 'local'}[e('ARITH_INTERP_REMOTE') or 'False'],
                    trusted=e('ARITH_INTERP_TRUSTED') == 'True')

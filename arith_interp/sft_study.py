@@ -10,8 +10,10 @@ import numpy as np, pandas as pd, torch
 from .core import *
 from .models import hf_module, model_name
 from .sites import Component, spec, components, param_slices
-from .data import OPS, templates, render, result, _variant_prompt
+from .budget import Budget
+from .data import OPS, templates, render, result, variant_prompt
 from .benchmarks import load_benchmark
+from .statistics import paired_interval, two_level, holm
 from .evaluation import generate, first_number, same_number, forced_hits, kl_drift, eval_mc
 from .ranking import ranking_block, read_ranking, top_k
 from .sft import run_sft, apply_adapter, tokenize_examples, lora_rank_for, lora_params_per_rank, component_masks
@@ -24,10 +26,9 @@ __all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'HEAD_RULES', 'GENERAL
            'study_plan', 'score_items', 'general_items', 'score_general', 'kl_prompts', 'read_record', 'write_record',
            'cached_record', 'adapter_folder', 'train_arm', 'tuned', 'sweep_record', 'final_record', 'base_record',
            'lr_table', 'widened', 'sweep_family', 'head_delta_norms', 'graft', 'graft_record', 'load_rankings',
-           'fisher_ranking', 'make_plan', 'run_study', 'run_scores', 'paired_interval', 'two_level', 'holm',
-           'study_records', 'study_table', 'side_scores', 'study_contrasts', 'decision', 'components_table',
-           'predictions_table', 'curves_table', 'sweep_table', 'graft_table', 'missing_runs', 'publish_study',
-           'save_any']
+           'fisher_ranking', 'make_plan', 'run_study', 'run_scores', 'study_records', 'study_table', 'side_scores',
+           'study_contrasts', 'decision', 'components_table', 'predictions_table', 'curves_table', 'sweep_table',
+           'graft_table', 'missing_runs', 'publish_study', 'save_any']
 
 # %% ../nbs/11a_sft_study.ipynb #3587f545
 LOCATE_MAX = 9   # locate and evaluation pairs use operands 1..9
@@ -82,7 +83,7 @@ def variant_examples(variant:str, # one of STUDY_VARIANTS
     rng, seen, out = random.Random(seed), set(exclude or ()), []
     for _ in range(50 * n):
         if len(out) == n: break
-        _, prompt, _, full = _variant_prompt(check_choice('variant', variant, STUDY_VARIANTS), rng)
+        _, prompt, _, full = variant_prompt(check_choice('variant', variant, STUDY_VARIANTS), rng)
         if prompt in seen: continue
         seen.add(prompt)
         out.append({'id': f'{name or "test-" + variant}:{len(out)}', 'prompt': prompt, 'answer': full, 'op': variant})
@@ -92,7 +93,7 @@ def variant_examples(variant:str, # one of STUDY_VARIANTS
 
 # %% ../nbs/11a_sft_study.ipynb #60bfb863
 @dataclasses.dataclass(frozen=True)
-class SftBudget:
+class SftBudget(Budget):
     "Sizes of a selection study"
     name:str
     steps:int # optimizer steps of every run
@@ -523,42 +524,6 @@ def run_scores(rec:dict)->dict[tuple[str, str], np.ndarray]:
         out[(name, 'accuracy')] = np.array([i['correct'] for i in items], float)
         out[(name, 'nll')] = np.array([i['nll'] for i in items], float)
     if rec.get('kl') is not None: out[('non-math', 'kl')] = np.array(rec['kl'], float)
-    return out
-
-# %% ../nbs/11a_sft_study.ipynb #b0a9cf53
-def paired_interval(diffs:np.ndarray, # per-item differences (or per-resample statistics when `boot` is False)
-                    n_boot:int=2000, seed:int=0, level:float=0.95)->dict:
-    "Mean of `diffs` with a percentile bootstrap interval and a two-sided bootstrap p-value for a zero mean"
-    d = np.asarray(diffs, float)
-    means = d[np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))].mean(1)
-    return _summary(float(d.mean()), means, level) | {'n': len(d)}
-
-def _summary(estimate:float, stats:np.ndarray, level:float)->dict:
-    "Estimate, percentile interval and bootstrap p-value (share of resamples on the other side of 0, doubled)"
-    lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2])
-    p = 2 * min((stats <= 0).sum() + 1, (stats >= 0).sum() + 1) / (len(stats) + 1)
-    return {'diff': estimate, 'lo': float(lo), 'hi': float(hi), 'p': float(min(1., p))}
-
-# %% ../nbs/11a_sft_study.ipynb #d7daffa2
-def two_level(a:np.ndarray, # [draws_a, items] scores of side a (one row for a rule)
-              b:np.ndarray, # [draws_b, items] scores of side b (e.g. the random draws)
-              n_boot:int=2000, seed:int=0, level:float=0.95)->dict:
-    "mean(a) - mean(b) with draws, then items, resampled (items paired across both sides)"
-    a, b = np.atleast_2d(a), np.atleast_2d(b)
-    rng, stats = np.random.default_rng(seed), np.empty(n_boot)
-    for i in range(n_boot):
-        items = rng.integers(0, a.shape[1], a.shape[1])
-        ra, rb = a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))]
-        stats[i] = ra[:, items].mean() - rb[:, items].mean()
-    return _summary(float(a.mean() - b.mean()), stats, level) | {'n': a.shape[1], 'draws_a': len(a), 'draws_b': len(b)}
-
-# %% ../nbs/11a_sft_study.ipynb #b7f64e20
-def holm(p:list[float])->list[float]:
-    "Holm-Bonferroni adjusted p-values (same order as `p`)"
-    order, out, running = np.argsort(p), [0.] * len(p), 0.
-    for rank, i in enumerate(order):
-        running = max(running, min(1., (len(p) - rank) * p[i]))
-        out[i] = running
     return out
 
 # %% ../nbs/11a_sft_study.ipynb #cbd467dd

@@ -4,24 +4,23 @@
 
 # %% ../nbs/10_transfer.ipynb #6f6e17c3
 from __future__ import annotations
-import contextlib, math, random, re, warnings
-from pathlib import Path
-import numpy as np
+import contextlib, warnings
 import pandas as pd
 import torch, nnsight
 from .core import *
-from .models import hf_module, model_name, default_remote
+from .models import hf_module, default_remote
 from .compat import interleaving
 from .sites import *
 from .data import (encode_pairs, tok_ids, left_pad, pad_id, positions, variant_pairs, make_pairs,
-                               calc_expressions, filter_correct)
+                               calc_expressions)
 from .benchmarks import load_benchmark, BENCHMARKS
-from .patching import knockout, activation_cache, patch_components, fwd_kw
+from .patching import knockout, activation_cache, patch_components
 from .ranking import random_heads
-from .evaluation import wilson, eval_mc, answer_hits, next_token_hits, cot_prompt, worked_shots
+from .statistics import wilson
+from .evaluation import eval_mc, answer_hits, cot_prompt, worked_shots
 
 # %% auto #0
-__all__ = ['NEXT_TOKEN_SETS', 'last_means', 'all_means', 'ablate', 'mc_hits', 'math_hits', 'transfer', 'drops', 'transfer_sets']
+__all__ = ['NEXT_TOKEN_SETS', 'last_means', 'all_means', 'ablate', 'transfer', 'drops', 'transfer_sets']
 
 # %% ../nbs/10_transfer.ipynb #b0f9b100
 def last_means(model, batch, remote=None)->tuple[torch.Tensor, torch.Tensor]:
@@ -93,23 +92,16 @@ def ablate(model, # nnsight model
         model.clear_edits()
 
 # %% ../nbs/10_transfer.ipynb #5e263e1d
-def mc_hits(model, # an nnsight model (inside `ablate`: ablated)
-            items:list[dict], # multiple-choice items (contexts, continuations, label)
-            batch_size:int=16, # sequences per forward
-           )->list[bool]:
-    "Per item: does the label's continuation have the highest log-likelihood? (`evaluation.eval_mc`)"
-    return [record['correct'] for record in eval_mc(model, items, batch_size, remote=False)]
-
-# %% ../nbs/10_transfer.ipynb #5ce7bca2
-def math_hits(model, # an nnsight model (inside `ablate`: ablated)
-              items:list[dict], # word problems (question, answer)
-              shots:list[dict]=(), # worked examples
-              max_new_tokens:int=16, # tokens per answer at most
-              batch_size:int=8, # prompts per batch
-             )->list[bool]:
-    "Per item: is the first number of the greedy answer's first line the gold answer? (`evaluation.answer_hits`)"
-    prompts = [cot_prompt(it['question'], worked_shots(shots)) for it in items]
-    return answer_hits(model, prompts, [it['answer'] for it in items], max_new_tokens, batch_size)
+def _text_correct(model, # an nnsight model (inside `ablate`: ablated)
+                  kind:str, # 'mc' (multiple choice) or 'math' (word problems)
+                  items:list[dict], # the set's items
+                  prompts:list[str], # word problems: their prompts (`evaluation.cot_prompt`); multiple choice: unused
+                  max_new_tokens:int, # word problems: tokens per answer at most
+                 )->int:
+    "Items answered correctly: by choice log-likelihood (`evaluation.eval_mc`) or first number (`answer_hits`)"
+    if kind == 'mc':
+        return sum(record['correct'] for record in eval_mc(model, items, remote=False))
+    return sum(answer_hits(model, prompts, [item['answer'] for item in items], max_new_tokens))
 
 # %% ../nbs/10_transfer.ipynb #ebc2bb00
 def _row(name:str, kind:str, condition:str, draw:int, comps:list, n:int, correct:int)->dict:
@@ -128,14 +120,16 @@ def _next_token_rows(model, name, records, conds, seed)->list[dict]:
 # %% ../nbs/10_transfer.ipynb #ebc2bb02
 def _text_rows(model, name, items, conds, kind, shots, max_new_tokens)->list[dict]:
     "Rows for a benchmark set, via `ablate` at every position (means over the set's prompts)"
-    if kind == 'mc': texts = [it['contexts'][0] for it in items]
-    else: texts = [cot_prompt(it['question'], worked_shots(shots)) for it in items]
+    if kind == 'mc':
+        prompts, texts = [], [it['contexts'][0] for it in items]
+    else:
+        prompts = texts = [cot_prompt(it['question'], worked_shots(shots)) for it in items]
     za, ma = all_means(model, texts)
-    def score(): return sum(mc_hits(model, items) if kind == 'mc' else math_hits(model, items, shots, max_new_tokens))
-    rows = [_row(name, kind, 'none', 0, [], len(items), score())]
+    correct = lambda: _text_correct(model, kind, items, prompts, max_new_tokens)
+    rows = [_row(name, kind, 'none', 0, [], len(items), correct())]
     for c, d, cs in conds:
         with ablate(model, cs, za, ma):
-            rows.append(_row(name, kind, c, d, cs, len(items), score()))
+            rows.append(_row(name, kind, c, d, cs, len(items), correct()))
     return rows
 
 # %% ../nbs/10_transfer.ipynb #ebc2bbc1

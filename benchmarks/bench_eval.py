@@ -31,7 +31,7 @@ def old_eval_mc(model, items:list[dict], batch_size:int=16)->list[list[float]]:
     "The previous scorer (evaluation.seq_logprobs at 000a90d): per item, each choice's summed continuation log-probability"
     import nnsight
     from arith_interp.data import left_pad, pad_id
-    from arith_interp.evaluation import _cont_tokens
+    from arith_interp.likelihood import _cont_tokens
     seqs = [_cont_tokens(model.tokenizer, c, k) for it in items for c, k in zip(it['contexts'], it['continuations'])]
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i][0]))
     out, pad = [0.0] * len(seqs), pad_id(model.tokenizer)
@@ -71,7 +71,7 @@ def timed(fn, model, sets:dict, batch_size:int)->tuple[dict, dict]:
 
 def token_counts(model, items:list[dict])->dict:
     "Tokens each scorer runs through the model: every whole sequence (old) and each shared prefix once plus the rests (new)"
-    from arith_interp.evaluation import _cont_tokens, _shared_groups
+    from arith_interp.likelihood import _cont_tokens, _shared_groups
     seqs = [[_cont_tokens(model.tokenizer, c, k) for c, k in zip(it['contexts'], it['continuations'])] for it in items]
     old = sum(len(ids) for item in seqs for ids, _ in item)
     new = sum(n + sum(len(item[i][0]) - n for i in members) for item in seqs for n, members in _shared_groups(item))

@@ -5,7 +5,8 @@ import pytest, torch, numpy as np, pandas as pd
 import cloudpickle
 import arith_interp
 from arith_interp.models import tiny_model, register_package, hf_module
-from arith_interp.data import make_pairs, encode_pairs, last_logits
+from arith_interp.data import make_pairs, encode_pairs
+from arith_interp.evaluation import last_logits
 from arith_interp.ndif import server_without, registered, remote_plan, skip_reason, STAGES
 from arith_interp import patching as P, analysis as A, ranking as R
 from arith_interp.sites import ARCHS, spec
