@@ -20,8 +20,8 @@ from .adapters import save_tensors
 
 # %% auto #0
 __all__ = ['gsm8k_examples', 'arithmetic_examples', 'tokenize_examples', 'batch_order', 'collate', 'batch_at', 'MicroBatches',
-           'SliceTrainer', 'Interrupted', 'world', 'last_checkpoint', 'check_out', 'load_for_training', 'training_args',
-           'micro_chunks', 'train']
+           'Interrupted', 'world', 'last_checkpoint', 'check_out', 'load_for_training', 'training_args', 'micro_chunks',
+           'SliceTrainer', 'train']
 
 # %% ../nbs/10c_training.ipynb #719040e1
 def gsm8k_examples(n:int|None=None, # how many (None: all 7,473), drawn with `seed`
@@ -123,7 +123,99 @@ def _first(items:list)->dict:
     "The trainer's collator: each dataloader item is already a micro-batch"
     return items[0]
 
-# %% ../nbs/10c_training.ipynb #ce8696cd
+# %% ../nbs/10c_training.ipynb #d7cd0fc2
+class Interrupted(KeyboardInterrupt):
+    "Ctrl-C during training: the message says where the last checkpoint is and how to resume"
+
+# %% ../nbs/10c_training.ipynb #84b33d13
+class _StopAfter(TrainerCallback):
+    "Stop (as if interrupted) once `step` optimizer steps are done; for tests"
+    def __init__(self, step:int): self.step = step
+
+    def on_step_end(self, args, state, control, **kw):
+        if state.global_step >= self.step: control.should_training_stop = True
+
+# %% ../nbs/10c_training.ipynb #aa96c93c
+def world()->tuple[int, int]:
+    "(processes, this process's rank): torchrun / `accelerate launch` set WORLD_SIZE and RANK; one process otherwise"
+    return int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
+
+# %% ../nbs/10c_training.ipynb #722c4fee
+def _ckpt_dir(out:str|Path)->Path:
+    "Where the trainer checkpoints of the run in folder `out` go"
+    return Path(out)/'checkpoints'
+
+# %% ../nbs/10c_training.ipynb #d8ce894a
+def last_checkpoint(out:str|Path|None)->Path|None:
+    "The newest trainer checkpoint of the run in folder `out` (None if there is none)"
+    if out is None or not _ckpt_dir(out).is_dir(): return None
+    found = get_last_checkpoint(str(_ckpt_dir(out)))
+    return Path(found) if found else None
+
+# %% ../nbs/10c_training.ipynb #a4b14626
+def check_out(out:str|Path|None, # result folder of a run
+              resume:bool=False, # continue its checkpoint
+              overwrite:bool=False, # delete what it holds and start again
+             )->None:
+    "Refuse to start over an existing run or result in `out` unless `resume` or `overwrite` says so (before any work)"
+    if out is None or (overwrite and world()[1] != 0): return   # with overwrite, only the first process deletes
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file: give a folder for the run's results")
+    taken = out.is_dir() and any(out.iterdir())
+    if not taken or resume: return
+    if not overwrite:
+        ck = last_checkpoint(out)
+        what = f"a checkpoint at step {ck.name.split('-')[-1]}" if ck else "a previous run's files"
+        raise FileExistsError(f"{out} already holds {what}: pass --resume (resume=True) to continue it or --overwrite "
+                              "(overwrite=True) to start again")
+    shutil.rmtree(out)
+
+# %% ../nbs/10c_training.ipynb #6b686823
+def _interrupted(out, steps:int, done:int)->Interrupted:
+    "The one-line message of a Ctrl-C: where the checkpoint is and how to resume"
+    ck = last_checkpoint(out)
+    where = f"last checkpoint {ck}" if ck else "no checkpoint written yet (see --ckpt-every)"
+    return Interrupted(f"interrupted after step {done} of {steps}; {where}; run the same command with --resume to "
+                       "continue")
+
+# %% ../nbs/10c_training.ipynb #79d54655
+def load_for_training(name:str, # embedded name, Hub id, folder or 'tiny[-arch]' (`models.load`)
+                      device:str|None=None, # None: best available; under a multi-process launch: cuda:LOCAL_RANK
+                      dtype:str|None=None, # 'float32' | 'bfloat16' (None: the loader's default)
+                     ):
+    "The model to fine-tune, on this process's GPU under a multi-process launch"
+    if world()[0] > 1 and torch.cuda.is_available() and device in (None, 'cuda'):
+        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
+    if dtype is None or name.startswith('tiny'):
+        return load(name, device=device)
+    return load_model(name, device=device, dtype=getattr(torch, dtype))
+
+# %% ../nbs/10c_training.ipynb #20843211
+def training_args(folder:str|Path, # trainer output folder (checkpoints)
+                  steps:int, lr:float, weight_decay:float, warmup:int, schedule:str, seed:int, # see `train`
+                  grad_accum:int=1, ckpt_every:int=0, max_grad_norm:float=0.0, bf16:bool|None=None,
+                  cpu:bool=True, # train on the CPU
+                 )->TrainingArguments:
+    "The `TrainingArguments` of a run: one micro-batch per dataloader item, AdamW, logging every step"
+    bf16 = (not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
+    schedule = 'constant_with_warmup' if schedule == 'constant' and warmup else schedule
+    return TrainingArguments(output_dir=str(folder), max_steps=steps, per_device_train_batch_size=1,
+                             gradient_accumulation_steps=grad_accum, learning_rate=lr, weight_decay=weight_decay,
+                             warmup_steps=warmup, optim='adamw_torch', lr_scheduler_type=schedule,
+                             max_grad_norm=max_grad_norm, seed=seed, logging_steps=1,
+                             save_strategy='steps' if ckpt_every else 'no', save_steps=ckpt_every or 1,
+                             save_total_limit=1, report_to='none', remove_unused_columns=False, use_cpu=cpu, bf16=bf16,
+                             dataloader_num_workers=0, disable_tqdm=in_test())
+
+# %% ../nbs/10c_training.ipynb #aad57ebf
+def micro_chunks(batch:int, grad_accum:int)->int:
+    "Micro-batches per step across all processes, checked against the effective batch"
+    n = grad_accum * world()[0]
+    if batch < n or batch % n: raise ValueError(f"--batch {batch} must be a multiple of --grad-accum x processes = {n}")
+    return n
+
+# %% ../nbs/10c_training.ipynb #fbb93658
 class SliceTrainer(trainer_with_hooks()):
     "`transformers.Trainer` with our batch order, checkpoints of the trainable tensors only, and each step's loss"
     def train_sampler(self, dataset):
@@ -152,98 +244,6 @@ class SliceTrainer(trainer_with_hooks()):
 
     def checkpoint_saved(self, folder:Path):
         if self.args.should_save: save_json({'losses': self.losses}, folder/'losses.json')
-
-# %% ../nbs/10c_training.ipynb #5e876bfc
-class Interrupted(KeyboardInterrupt):
-    "Ctrl-C during training: the message says where the last checkpoint is and how to resume"
-
-# %% ../nbs/10c_training.ipynb #cbaf7662
-class _StopAfter(TrainerCallback):
-    "Stop (as if interrupted) once `step` optimizer steps are done; for tests"
-    def __init__(self, step:int): self.step = step
-
-    def on_step_end(self, args, state, control, **kw):
-        if state.global_step >= self.step: control.should_training_stop = True
-
-# %% ../nbs/10c_training.ipynb #4fc29d83
-def world()->tuple[int, int]:
-    "(processes, this process's rank): torchrun / `accelerate launch` set WORLD_SIZE and RANK; one process otherwise"
-    return int(os.environ.get('WORLD_SIZE', 1)), int(os.environ.get('RANK', 0))
-
-# %% ../nbs/10c_training.ipynb #84ae73a2
-def _ckpt_dir(out:str|Path)->Path:
-    "Where the trainer checkpoints of the run in folder `out` go"
-    return Path(out)/'checkpoints'
-
-# %% ../nbs/10c_training.ipynb #aaecad24
-def last_checkpoint(out:str|Path|None)->Path|None:
-    "The newest trainer checkpoint of the run in folder `out` (None if there is none)"
-    if out is None or not _ckpt_dir(out).is_dir(): return None
-    found = get_last_checkpoint(str(_ckpt_dir(out)))
-    return Path(found) if found else None
-
-# %% ../nbs/10c_training.ipynb #154aa9fe
-def check_out(out:str|Path|None, # result folder of a run
-              resume:bool=False, # continue its checkpoint
-              overwrite:bool=False, # delete what it holds and start again
-             )->None:
-    "Refuse to start over an existing run or result in `out` unless `resume` or `overwrite` says so (before any work)"
-    if out is None or (overwrite and world()[1] != 0): return   # with overwrite, only the first process deletes
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file: give a folder for the run's results")
-    taken = out.is_dir() and any(out.iterdir())
-    if not taken or resume: return
-    if not overwrite:
-        ck = last_checkpoint(out)
-        what = f"a checkpoint at step {ck.name.split('-')[-1]}" if ck else "a previous run's files"
-        raise FileExistsError(f"{out} already holds {what}: pass --resume (resume=True) to continue it or --overwrite "
-                              "(overwrite=True) to start again")
-    shutil.rmtree(out)
-
-# %% ../nbs/10c_training.ipynb #7d5536e4
-def _interrupted(out, steps:int, done:int)->Interrupted:
-    "The one-line message of a Ctrl-C: where the checkpoint is and how to resume"
-    ck = last_checkpoint(out)
-    where = f"last checkpoint {ck}" if ck else "no checkpoint written yet (see --ckpt-every)"
-    return Interrupted(f"interrupted after step {done} of {steps}; {where}; run the same command with --resume to "
-                       "continue")
-
-# %% ../nbs/10c_training.ipynb #1a000698
-def load_for_training(name:str, # embedded name, Hub id, folder or 'tiny[-arch]' (`models.load`)
-                      device:str|None=None, # None: best available; under a multi-process launch: cuda:LOCAL_RANK
-                      dtype:str|None=None, # 'float32' | 'bfloat16' (None: the loader's default)
-                     ):
-    "The model to fine-tune, on this process's GPU under a multi-process launch"
-    if world()[0] > 1 and torch.cuda.is_available() and device in (None, 'cuda'):
-        device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
-    if dtype is None or name.startswith('tiny'):
-        return load(name, device=device)
-    return load_model(name, device=device, dtype=getattr(torch, dtype))
-
-# %% ../nbs/10c_training.ipynb #abe0c598
-def training_args(folder:str|Path, # trainer output folder (checkpoints)
-                  steps:int, lr:float, weight_decay:float, warmup:int, schedule:str, seed:int, # see `train`
-                  grad_accum:int=1, ckpt_every:int=0, max_grad_norm:float=0.0, bf16:bool|None=None,
-                  cpu:bool=True, # train on the CPU
-                 )->TrainingArguments:
-    "The `TrainingArguments` of a run: one micro-batch per dataloader item, AdamW, logging every step"
-    bf16 = (not cpu and torch.cuda.is_available() and torch.cuda.is_bf16_supported()) if bf16 is None else bf16
-    schedule = 'constant_with_warmup' if schedule == 'constant' and warmup else schedule
-    return TrainingArguments(output_dir=str(folder), max_steps=steps, per_device_train_batch_size=1,
-                             gradient_accumulation_steps=grad_accum, learning_rate=lr, weight_decay=weight_decay,
-                             warmup_steps=warmup, optim='adamw_torch', lr_scheduler_type=schedule,
-                             max_grad_norm=max_grad_norm, seed=seed, logging_steps=1,
-                             save_strategy='steps' if ckpt_every else 'no', save_steps=ckpt_every or 1,
-                             save_total_limit=1, report_to='none', remove_unused_columns=False, use_cpu=cpu, bf16=bf16,
-                             dataloader_num_workers=0, disable_tqdm=in_test())
-
-# %% ../nbs/10c_training.ipynb #eb92e7af
-def micro_chunks(batch:int, grad_accum:int)->int:
-    "Micro-batches per step across all processes, checked against the effective batch"
-    n = grad_accum * world()[0]
-    if batch < n or batch % n: raise ValueError(f"--batch {batch} must be a multiple of --grad-accum x processes = {n}")
-    return n
 
 # %% ../nbs/10c_training.ipynb #bd93a8e1
 def _slice_trainer(model, # model with a tuner attached
