@@ -161,6 +161,7 @@ def sft_record(out, # folder: results in `adapters/<name>`, records in `runs/<na
                evaluate, # model -> tidy DataFrame of scores
                **sft_kw)->dict: # `run_sft` options (steps, batch, seq, lr, seed, data_path, ...)
     "One named run trained (unless base), its saved result evaluated on a fresh model, the record cached"
+    check_choice('method', method, ('base',) + METHODS)
     def make():
         t0 = _clocks()
         folder = None if method == 'base' else trained(Path(out)/'adapters'/name, load, method,
