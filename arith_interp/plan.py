@@ -10,7 +10,7 @@ from transformers import AutoConfig, AutoModelForCausalLM
 from .core import *
 from .models import SHAPES, EMBEDDED, shape_config, tiny_config, digit_tokenizer, is_tiny, embedded_weights, _dtype
 from .sites import block_site
-from .sft import llama_params, head_params, sft_memory, LLAMA2_7B
+from .tuners import llama_params, head_params, sft_memory, LLAMA2_7B
 from .reproduce import Budget, BUDGETS
 
 # %% auto #0

@@ -16,19 +16,22 @@ from .benchmarks import load_benchmark
 from .statistics import paired_interval, two_level, holm
 from .evaluation import generate, first_number, same_number, forced_hits, kl_drift, eval_mc
 from .ranking import ranking_block, read_ranking, top_k
-from .sft import run_sft, apply_adapter, tokenize_examples, lora_rank_for, lora_params_per_rank, component_masks
+from .adapters import component_masks
+from .tuners import lora_rank_for, lora_params_per_rank
+from .training import tokenize_examples
+from .sft import trained, tuned, read_record, cached_record
 
 # %% auto #0
 __all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'HEAD_RULES', 'GENERAL_SETS', 'METHOD_OF', 'FINAL_ORDER', 'OP_SETS',
            'GROUPS', 'RULE_CONTRASTS', 'BASE_CONTRASTS', 'SELECT_TABLES', 'arith_problems', 'split_by_op',
            'styled_examples', 'variant_examples', 'SftBudget', 'study_sets', 'kv_groups', 'matched_top',
            'matched_random', 'head_fisher', 'select_heads', 'study_arms', 'lora_rank_matched', 'head_params',
-           'study_plan', 'score_items', 'general_items', 'score_general', 'kl_prompts', 'read_record', 'write_record',
-           'cached_record', 'adapter_folder', 'train_arm', 'tuned', 'sweep_record', 'final_record', 'base_record',
-           'lr_table', 'widened', 'sweep_family', 'head_delta_norms', 'graft', 'graft_record', 'load_rankings',
-           'fisher_ranking', 'make_plan', 'run_study', 'run_scores', 'study_records', 'study_table', 'side_scores',
-           'study_contrasts', 'decision', 'components_table', 'predictions_table', 'curves_table', 'sweep_table',
-           'graft_table', 'missing_runs', 'publish_study', 'save_any']
+           'study_plan', 'score_items', 'general_items', 'score_general', 'kl_prompts', 'adapter_folder', 'train_arm',
+           'sweep_record', 'final_record', 'base_record', 'lr_table', 'widened', 'sweep_family', 'head_delta_norms',
+           'graft', 'graft_record', 'load_rankings', 'fisher_ranking', 'make_plan', 'run_study', 'run_scores',
+           'study_records', 'study_table', 'side_scores', 'study_contrasts', 'decision', 'components_table',
+           'predictions_table', 'curves_table', 'sweep_table', 'graft_table', 'missing_runs', 'publish_study',
+           'save_any']
 
 # %% ../nbs/11a_sft_study.ipynb #3587f545
 LOCATE_MAX = 9   # locate and evaluation pairs use operands 1..9
@@ -306,25 +309,6 @@ def kl_prompts(budget:SftBudget, data=None, chars:int=400)->list[str]:
     texts = [its[i]['contexts'][0][:chars] for i in range(budget.n_kl) for its in per_set if i < len(its)]
     return texts[:budget.n_kl]
 
-# %% ../nbs/11a_sft_study.ipynb #d0b7f36d
-def read_record(path:Path)->dict:
-    "A gzipped JSON run record"
-    with gzip.open(path, 'rt') as f: return json.load(f)
-
-def write_record(rec:dict, path:Path)->Path:
-    "Write a gzipped JSON run record atomically (mtime 0, so the bytes depend on the content only)"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp{os.getpid()}')
-    with open(tmp, 'wb') as raw, gzip.GzipFile(filename='', fileobj=raw, mode='wb', mtime=0) as f:
-        f.write(json.dumps(rec, sort_keys=True).encode())
-    os.replace(tmp, path)
-    return path
-
-def cached_record(out:Path, name:str, make)->dict:
-    "The record `runs/<name>.json.gz` of study folder `out`, made by `make()` if it is not there yet"
-    path = Path(out)/'runs'/f'{name}.json.gz'
-    return read_record(path) if path.exists() else read_record(write_record(make(), path))
-
 # %% ../nbs/11a_sft_study.ipynb #8e591ac4
 METHOD_OF = {'heads': 'precise', 'lora': 'lora', 'full': 'full'}   # family -> `sft.run_sft` method
 
@@ -339,19 +323,11 @@ def train_arm(load, # () -> fresh base model
               sets:dict, # `study_sets` output
               out:Path, # study folder
              )->Path:
-    "The result folder of `arm` trained at `lr` on the study's training set (trained now unless it is there)"
+    "The result folder of `arm` trained at `lr` on the study's training set (`sft.trained`: now, unless it is there)"
     folder, B = adapter_folder(out, arm['arm'], lr), _budget(plan)
-    if (folder/'train.json').exists(): return folder
     comps = [Component.parse(h) for h in plan['heads'].get(arm['arm'], [])]
-    run_sft(load(), METHOD_OF[arm['family']], comps, out=folder, steps=B.steps, batch=B.batch, seq=B.seq, lr=lr,
-            seed=plan['seed'], examples=sets['train'], resume=True, ckpt_every=50, lora_r=plan['lora_r'])
-    return folder
-
-def tuned(load, folder:Path):
-    "A fresh base model with the result in `folder` merged (evaluations read saved results, never live weights)"
-    model = load()
-    apply_adapter(model, folder)
-    return model
+    return trained(folder, load, METHOD_OF[arm['family']], comps, steps=B.steps, batch=B.batch, seq=B.seq, lr=lr,
+                   seed=plan['seed'], examples=sets['train'], ckpt_every=50, lora_r=plan['lora_r'])
 
 # %% ../nbs/11a_sft_study.ipynb #c3dcfcef
 def _train_log(folder:Path)->dict:

@@ -27,7 +27,8 @@ def child(a)->dict:
     from arith_interp.core import save_json, file_sha256
     from arith_interp.models import load_model, hf_module
     from arith_interp.sites import spec, parse_components
-    from arith_interp.sft import make_tuner, lora_rank_for, component_masks
+    from arith_interp.tuners import make_tuner, lora_rank_for
+    from arith_interp.adapters import component_masks
     from arith_interp.ranking import random_heads
     torch.manual_seed(0); torch.set_num_threads(a.threads)
     m = load_model(a.model, device='cpu'); hf = hf_module(m)
@@ -70,7 +71,7 @@ def compute_bound(model, comps)->dict:
 
 def memory_estimates(by:dict)->dict:
     "Optimizer-state and gradient bytes per method here, and the LLaMA2-7B estimate"
-    from arith_interp.sft import sft_memory, llama_params, head_params, LLAMA2_7B
+    from arith_interp.tuners import sft_memory, llama_params, head_params, LLAMA2_7B
     here = {k: {'trainable_params': r['trainable_params'], 'optimizer_state_bytes': 8 * r['trainable_params'],
                 'gradient_bytes': 4 * r['trainable_params']} for k, r in by.items()}
     n7, h32 = llama_params(**LLAMA2_7B), 32 * head_params(**LLAMA2_7B)
@@ -84,7 +85,8 @@ def interleaved(a, methods)->dict:
     import torch
     from arith_interp.models import load_model, hf_module
     from arith_interp.sites import spec, parse_components
-    from arith_interp.sft import make_tuner, lora_rank_for, component_masks
+    from arith_interp.tuners import make_tuner, lora_rank_for
+    from arith_interp.adapters import component_masks
     from arith_interp.ranking import random_heads
     torch.manual_seed(0); torch.set_num_threads(a.threads); st = {}
     for meth in methods:

@@ -14,7 +14,8 @@ from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.sites import Component
 from arith_interp import patching as P
 from arith_interp.lrp import lrp_scores
-from arith_interp.sft import run_sft, arithmetic_examples
+from arith_interp.sft import run_sft
+from arith_interp.training import arithmetic_examples
 
 DEVICE = os.environ.get('ARITH_INTERP_TEST_DEVICE', 'cpu')
 pytestmark = pytest.mark.cuda

@@ -4,8 +4,10 @@ import pytest, torch
 import numpy as np
 from arith_interp.models import tiny_model, hf_module, model_name
 from arith_interp.sites import Component, spec, parse_components
-from arith_interp.sft import (DeltaAdapter, component_slices, component_masks, delta_adapter, make_tuner, train, save_peft,
-                              load_adapter, merge_adapter, tokenize_examples, arithmetic_examples, peft_tensors)
+from arith_interp.adapters import (DeltaAdapter, component_slices, component_masks, delta_adapter, save_peft, load_adapter,
+                                   merge_adapter, peft_tensors)
+from arith_interp.tuners import make_tuner
+from arith_interp.training import train, tokenize_examples, arithmetic_examples
 
 NEURONS = parse_components('m0.n3,m0.n40,m1.n0,m1.n63')
 IDS = torch.tensor([[3, 4, 12, 5, 16, 7]])

@@ -41,7 +41,7 @@ def test_backward_formula_matches_what_autograd_keeps():
     import torch
     from arith_interp.models import shape_model, hf_module
     from arith_interp.plan import backward_bytes, config_sizes
-    from arith_interp.sft import make_tuner
+    from arith_interp.tuners import make_tuner
     from arith_interp.sites import Component
     sizes = dict(n_layers=4, d_model=512, n_heads=8, n_kv_heads=8, d_mlp=1376, vocab=4000)
     ids = torch.randint(0, sizes['vocab'], (4, 128), generator=torch.Generator().manual_seed(0))

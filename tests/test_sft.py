@@ -1,8 +1,11 @@
-"Precise SFT on the tiny model: frozen weights bit-identical, exact masks (GQA), save/load/merge, PEFT format, resume, CLI, accelerate."
+"Precise SFT on the tiny model: frozen weights bit-identical, exact masks (GQA), save/load/merge, PEFT format, resume, CLI, accelerate, the one train/evaluate/cache path."
 import json, subprocess, sys, pathlib, copy, socket, shutil, os
 import pytest, torch
 from arith_interp.models import tiny_model, hf_module, model_name
 from arith_interp.sites import Component, spec
+from arith_interp.adapters import *
+from arith_interp.tuners import *
+from arith_interp.training import *
 from arith_interp.sft import *
 from arith_interp.cli import cli_sft
 
@@ -245,11 +248,11 @@ def test_adapter_into_another_model_names_its_base(tmp_path):
         apply_adapter(tiny_model(seed=1, n_layers=1), ad)
 
 def test_resume_with_other_components_is_refused_before_loading(tmp_path, capsys, monkeypatch):
-    import arith_interp.sft as sft
+    import arith_interp.training as training
     from arith_interp.cli import main
     assert _cli(tmp_path/'r', '--steps', '3') == 0
     loaded = []
-    monkeypatch.setattr(sft.SliceTrainer, 'train', lambda *a, **k: loaded.append(1))   # the checkpoint is loaded in there
+    monkeypatch.setattr(training.SliceTrainer, 'train', lambda *a, **k: loaded.append(1))   # the checkpoint is loaded in there
     code = main(['sft', '--model', 'tiny', '--components', 'a1.h2', '--steps', '4', '--batch', '4', '--seq', '16',
                  '--n-gsm8k', '0', '--n-arith', '16', '--ckpt-every', '1', '--out', str(tmp_path/'r'), '--resume'])
     err = capsys.readouterr().err
@@ -268,3 +271,55 @@ def test_saved_files_have_the_usual_mode(tmp_path):
     files = [p for d in ('r', 'l', 'f') for p in (tmp_path/d).rglob('*') if p.is_file()]
     assert any(p.suffix == '.safetensors' and 'checkpoint-' in str(p) for p in files)
     assert {oct(p.stat().st_mode & 0o777) for p in files} == {'0o644'}, [(p.name, oct(p.stat().st_mode & 0o777)) for p in files]
+
+# ---- issue 23: one SFT path (train, evaluate the saved result, cache) for the study, the stage and the notebooks ----
+def test_the_study_takes_the_one_sft_path():
+    "The selection study trains, merges and caches through `sft`, not through copies of its own"
+    import arith_interp.sft as sft, arith_interp.sft_study as study
+    for name in ('trained', 'tuned', 'cached_record', 'read_record'):
+        assert getattr(study, name) is getattr(sft, name), name
+
+def test_old_public_names_still_import_from_sft():
+    "The split modules' public names stay importable from `arith_interp.sft` (callers written before the split)"
+    import arith_interp.sft as sft, arith_interp.adapters as a, arith_interp.tuners as t, arith_interp.training as tr
+    for module in (a, t, tr):
+        assert all(getattr(sft, name) is getattr(module, name) for name in module.__all__), module.__name__
+
+def _eval(model):
+    import pandas as pd
+    from arith_interp.evaluation import answer_loss
+    batches = answer_batches(model.tokenizer, arithmetic_examples(6, seed=9), seq=16, batch_size=3)
+    return pd.DataFrame([{'metric': 'answer_loss', 'value': answer_loss(model, batches)}])
+
+def test_sft_record_scores_the_saved_result_and_is_cached(tmp_path, capsys):
+    kw = dict(steps=2, batch=4, seq=16, n_gsm8k=0, n_arith=16, lr=5e-2)
+    live = tiny_model()
+    run_sft(live, 'precise', COMPS, **kw)                                 # the same run, evaluated in memory
+    rec = sft_record(tmp_path, 'p', tiny_model, 'precise', [c.name for c in COMPS], _eval, **kw)
+    assert abs(rec['rows'][0]['value'] - _eval(live).value[0]) < 1e-5
+    assert (tmp_path/'adapters'/'p'/'train.json').exists() and (tmp_path/'runs'/'p.json.gz').exists()
+    assert sft_record(tmp_path, 'p', lambda: 1 / 0, 'precise', [], _eval) == rec     # read back: nothing loaded
+    base = sft_record(tmp_path, 'base', tiny_model, 'base', [], _eval)
+    table = runs_table([base, rec])
+    assert list(table.run) == ['base', 'p'] and list(table.k_heads) == [0, 2] and list(table.n_mlps) == [0, 1]
+    assert table.trainable_params.tolist() == [0, rec['train']['trainable_params']]
+    assert table.value[0] != table.value[1]
+
+def test_trained_resumes_an_interrupted_run(tmp_path, capsys):
+    "A run stopped after a checkpoint and resumed by `trained` equals one trained straight through"
+    kw = dict(steps=4, batch=4, seq=16, n_gsm8k=0, n_arith=16, lr=1e-2, ckpt_every=1)
+    trained(tmp_path/'straight', tiny_model, 'precise', COMPS, **kw)
+    with pytest.raises(Interrupted):
+        run_sft(tiny_model(), 'precise', COMPS, out=tmp_path/'cut', callbacks=[_CtrlCAt(2)], **kw)
+    assert not (tmp_path/'cut'/'train.json').exists()
+    trained(tmp_path/'cut', tiny_model, 'precise', COMPS, **kw)
+    from safetensors.torch import load_file
+    a, b = (load_file(str(tmp_path/d/'adapter_model.safetensors')) for d in ('straight', 'cut'))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+def _CtrlCAt(step):
+    from transformers import TrainerCallback
+    class CtrlC(TrainerCallback):
+        def on_step_end(self, args, state, control, **kw):
+            if state.global_step == step: raise KeyboardInterrupt
+    return CtrlC()

@@ -135,7 +135,8 @@ def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32
     from arith_interp.models import hf_module
     from arith_interp.ranking import top_k
     from arith_interp.plan import forward_bytes, backward_bytes, states_gb
-    from arith_interp.sft import run_sft, arithmetic_examples
+    from arith_interp.sft import run_sft
+    from arith_interp.training import arithmetic_examples
     from arith_interp.sites import Component
     meter, held = Meter(device), {}
     def build():
