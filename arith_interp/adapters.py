@@ -59,22 +59,41 @@ def _module_name(pname:str)->tuple[str, str]:
     mod, _, kind = pname.rpartition('.')
     return mod, kind
 
-# %% ../nbs/10a_adapters.ipynb #8d33bc0c
-def _pad_to(v:torch.Tensor, sl:slice, n:int)->torch.Tensor:
-    "`v [..., sl]` zero-padded on the last dim to width `n`"
-    return F.pad(v, (sl.start, n - sl.stop))
-
 # %% ../nbs/10a_adapters.ipynb #3a6582a3
-def _delta_out(x:torch.Tensor, out:torch.Tensor, kind:str, d:int|None, sl:slice, w:torch.Tensor)->torch.Tensor:
-    "What a weight/bias delta `w` adds to a linear layer's output `out` for input `x`"
+def _add_delta(x:torch.Tensor, out:torch.Tensor, kind:str, d:int|None, sl:slice, w:torch.Tensor):
+    "Add what a weight/bias delta `w` contributes to a linear layer's output `out` (for input `x`) into `out`"
     w = w.to(out.dtype)
-    if kind == 'bias': return w if d is None else _pad_to(w, sl, out.shape[-1])
-    if d is None: return F.linear(x, w)
-    if d == 0: return _pad_to(F.linear(x, w), sl, out.shape[-1])
-    return F.linear(x[..., sl], w)
+    if kind == 'bias' and d is None: out += w
+    elif kind == 'bias': out[..., sl] += w
+    elif d is None: out += F.linear(x, w)
+    elif d == 0: out[..., sl] += F.linear(x, w)
+    else: out += F.linear(x[..., sl], w)
 
 # %% ../nbs/10a_adapters.ipynb #53326aad
 ADAPTER_ATTR = 'precise_sft'   # the submodule name under which attached deltas sit in the HF model
+
+# %% ../nbs/10a_adapters.ipynb #a9f98006
+def _neuron_part(item:tuple)->int|None:
+    "0 for one row of an input projection, 1 for one column of an output projection (a neuron's slices), else None"
+    kind, d, sl, _ = item
+    return d if kind == 'weight' and d is not None and sl.stop - sl.start == 1 else None
+
+def _add_neurons(x:torch.Tensor, out:torch.Tensor, items:list[tuple], d:int):
+    "Add the single rows (`d=0`) or columns (`d=1`) of `items` into `out` with one matmul"
+    idx = torch.tensor([sl.start for _, _, sl, _ in items], device=x.device)
+    w = torch.cat([w for *_, w in items], d).to(out.dtype)
+    if d == 0: out.index_add_(-1, idx, F.linear(x, w))
+    else: out += F.linear(x.index_select(-1, idx), w)
+
+def _add_deltas(x:torch.Tensor, out:torch.Tensor, items:list[tuple])->torch.Tensor:
+    "A copy of `out` with every delta of `items` added: one by one, except neurons' rows and columns (one matmul each)"
+    out = out.clone()
+    for item in items:
+        if _neuron_part(item) is None: _add_delta(x, out, *item)
+    for d in (0, 1):
+        part = [item for item in items if _neuron_part(item) == d]
+        if part: _add_neurons(x, out, part, d)
+    return out
 
 # %% ../nbs/10a_adapters.ipynb #ae75683c
 class DeltaAdapter(nn.Module):
@@ -94,9 +113,7 @@ class DeltaAdapter(nn.Module):
     def n_params(self)->int: return sum(p.numel() for p in self.deltas)
 
     def _hook(self, items):
-        def fn(mod, inp, out):
-            for kind, d, sl, w in items: out = out + _delta_out(inp[0], out, kind, d, sl, w)
-            return out
+        def fn(mod, inp, out): return _add_deltas(inp[0], out, items)
         return fn
 
     def attach(self, model)->DeltaAdapter:

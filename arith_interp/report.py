@@ -17,7 +17,7 @@ __all__ = ['VERDICTS', 'CLAIMS', 'Claim', 'fmt_acc', 'evaluate_claim', 'render_r
            'check_faithfulness', 'check_select_gain', 'check_select_vs_full', 'blind_sets', 'check_select_general',
            'check_select_rule', 'check_select_best', 'check_select_graft', 'write_report', 'check_circuit_80',
            'check_circuit_vs_nodes', 'check_neuron_atp', 'check_neuron_sparsity', 'check_neuron_patterns',
-           'check_cf_types']
+           'check_cf_types', 'check_select_neurons']
 
 # %% ../nbs/13_report.ipynb #61eb57ef
 VERDICTS = ('reproduced', 'partly', 'not on this model',
@@ -416,4 +416,26 @@ CLAIMS += [
           'not in the paper', check_neuron_patterns, 'fig_neurons'),
     Claim('beyond', 'result-fixed counterfactuals tell result carriers (late MLPs) from operand movers (Stolfo et al.)',
           'not in the paper', check_cf_types, 'fig_cf_types'),
+]
+
+# %% ../nbs/13_report.ipynb #5d4c5d7b
+def _neuron_row(data:Path, a:str, b:str)->pd.Series:
+    "One held-out arithmetic (greedy) row of `sft_neurons_contrasts.csv`"
+    t = _t(data, 'sft_neurons_contrasts.csv')
+    return t[(t.a == a) & (t.b == b) & (t.group == 'arith')].iloc[0]
+
+def check_select_neurons(data):
+    "holds if tuning the top AtP neurons beats as many random neurons (interval above 0); partly if it only beats base"
+    pairs = [('neurons-atp', 'base'), ('neurons-random', 'base'), ('neurons-atp', 'neurons-random'),
+             ('neurons-atp', 'path'), ('neurons-atp', 'random')]
+    rows = {pair: _neuron_row(data, *pair) for pair in pairs}
+    n = load_json(Path(data)/'sft_neurons.meta.json')['n_neurons']
+    ours = f"{n} neurons per arm (one run each, the heads' rate): " + '; '.join(
+        f"{a} - {b} {_pts(row)}" for (a, b), row in rows.items())
+    beats_random, beats_base = rows[pairs[2]].lo > 0, rows[pairs[0]].lo > 0
+    return ours, 'holds' if beats_random else 'partly' if beats_base else 'does not hold'
+
+CLAIMS += [
+    Claim('beyond', 'Precise SFT of the top AtP neurons beats as many random neurons (separate small run)',
+          'not in the paper', check_select_neurons),
 ]

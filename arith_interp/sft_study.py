@@ -22,16 +22,18 @@ from .training import tokenize_examples
 from .sft import trained, tuned, read_record, cached_record
 
 # %% auto #0
-__all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'HEAD_RULES', 'GENERAL_SETS', 'METHOD_OF', 'FINAL_ORDER', 'OP_SETS',
-           'GROUPS', 'RULE_CONTRASTS', 'BASE_CONTRASTS', 'SELECT_TABLES', 'arith_problems', 'split_by_op',
-           'styled_examples', 'variant_examples', 'SftBudget', 'study_sets', 'kv_groups', 'matched_top',
-           'matched_random', 'head_fisher', 'select_heads', 'study_arms', 'lora_rank_matched', 'head_params',
+__all__ = ['LOCATE_MAX', 'STUDY_VARIANTS', 'SFT_BUDGETS', 'HEAD_RULES', 'NEURON_RULES', 'UNITS', 'GENERAL_SETS', 'METHOD_OF',
+           'FINAL_ORDER', 'OP_SETS', 'GROUPS', 'RULE_CONTRASTS', 'BASE_CONTRASTS', 'SELECT_TABLES', 'NEURON_ARMS',
+           'NEURON_CONTRASTS', 'arith_problems', 'split_by_op', 'styled_examples', 'variant_examples', 'SftBudget',
+           'study_sets', 'kv_groups', 'matched_top', 'matched_random', 'head_fisher', 'select_heads', 'neuron_params',
+           'matched_neurons', 'select_neurons', 'select_units', 'study_arms', 'lora_rank_matched', 'head_params',
            'study_plan', 'score_items', 'general_items', 'score_general', 'kl_prompts', 'adapter_folder', 'train_arm',
            'sweep_record', 'final_record', 'base_record', 'lr_table', 'widened', 'sweep_family', 'head_delta_norms',
-           'graft', 'graft_record', 'load_rankings', 'fisher_ranking', 'make_plan', 'run_study', 'run_scores',
-           'study_records', 'study_table', 'side_scores', 'study_contrasts', 'decision', 'components_table',
-           'predictions_table', 'curves_table', 'sweep_table', 'graft_table', 'missing_runs', 'publish_study',
-           'save_any']
+           'graft', 'graft_record', 'load_rankings', 'fisher_ranking', 'make_plan', 'saved_plan', 'run_study',
+           'run_scores', 'study_records', 'study_table', 'side_scores', 'study_contrasts', 'contrasts', 'decision',
+           'components_table', 'predictions_table', 'curves_table', 'sweep_table', 'graft_table', 'missing_runs',
+           'publish_study', 'save_any', 'neuron_plan', 'head_rate', 'run_neurons', 'neuron_contrasts',
+           'neuron_components', 'publish_neurons']
 
 # %% ../nbs/11a_sft_study.ipynb #3587f545
 LOCATE_MAX = 9   # locate and evaluation pairs use operands 1..9
@@ -235,6 +237,50 @@ def select_heads(rule:str, # one of HEAD_RULES
         raise ValueError(f"rule {rule!r} needs its ranking table in rankings (have: {', '.join(rankings)})")
     return matched_top(top_k(rankings[rule], 10 ** 9, 'head'), k, groups, s)
 
+# %% ../nbs/11a_sft_study.ipynb #652b3616
+def neuron_params(model)->int:
+    "Trainable elements of one neuron's slices (a row of each input projection, a column of the output one)"
+    one = component_masks(model, [Component(0, neuron=0)])
+    return int(sum(m.sum() for m in one.values()))
+
+def matched_neurons(model, budget:int)->int:
+    "How many neurons train the number of parameters nearest `budget`"
+    return max(1, round(budget / neuron_params(model)))
+
+# %% ../nbs/11a_sft_study.ipynb #68dd2f98
+NEURON_RULES = ('atp', 'random', 'random-layers')
+
+def select_neurons(rule:str, # one of NEURON_RULES
+                   s, # model sizes (`sites.spec`)
+                   ranking:pd.DataFrame, # neuron ranking (kind 'neuron'); `atp` and `random-layers` read it
+                   n:int, # neurons wanted
+                   seed:int=0, # seed of a random draw
+                  )->list[str]:
+    "`n` distinct neurons chosen by `rule`, in forward order"
+    check_choice('rule', rule, NEURON_RULES)
+    top = top_k(ranking, n, 'neuron', absolute=True)
+    if len(top) < n: raise ValueError(f"ranking holds {len(top)} neurons; {n} wanted")
+    if rule == 'atp': return [c.name for c in sorted(map(Component.parse, top))]
+    layers = None if rule == 'random' else {Component.parse(c).layer for c in top}
+    pool = [c for c in components(s, ('neuron',)) if layers is None or c.layer in layers]
+    return [c.name for c in sorted(random.Random(seed).sample(pool, n))]
+
+# %% ../nbs/11a_sft_study.ipynb #3712135a
+UNITS = ('head', 'neuron')
+
+def select_units(rule:str, # a rule of HEAD_RULES (heads) or NEURON_RULES (neurons)
+                 s, # model sizes (`sites.spec`)
+                 rankings:dict, # rule -> ranking table; neurons read rankings['atp']
+                 k:int=10, # heads or neurons wanted
+                 seed:int=0, # seed of a random draw
+                 unit:str='head', # 'head' or 'neuron'
+                )->list[str]:
+    "`k` distinct heads or neurons chosen by `rule` (`select_heads`, `select_neurons`)"
+    check_choice('unit', unit, UNITS)
+    if unit == 'head': return select_heads(rule, s, rankings, k, seed)
+    if 'atp' not in rankings: raise ValueError("unit='neuron' needs rankings['atp'], a neuron ranking")
+    return select_neurons(rule, s, rankings['atp'], k, seed)
+
 # %% ../nbs/11a_sft_study.ipynb #ced095f3
 def study_arms(budget:SftBudget)->list[dict]:
     "Every trained arm: name, family, rule and draw (a seed for random rules)"
@@ -310,7 +356,7 @@ def kl_prompts(budget:SftBudget, data=None, chars:int=400)->list[str]:
     return texts[:budget.n_kl]
 
 # %% ../nbs/11a_sft_study.ipynb #8e591ac4
-METHOD_OF = {'heads': 'precise', 'lora': 'lora', 'full': 'full'}   # family -> `sft.run_sft` method
+METHOD_OF = {'heads': 'precise', 'neurons': 'precise', 'lora': 'lora', 'full': 'full'}   # family -> `sft.run_sft` method
 
 def _budget(plan:dict)->SftBudget: return SftBudget(**plan['budget'])
 
@@ -325,7 +371,8 @@ def train_arm(load, # () -> fresh base model
              )->Path:
     "The result folder of `arm` trained at `lr` on the study's training set (`sft.trained`: now, unless it is there)"
     folder, B = adapter_folder(out, arm['arm'], lr), _budget(plan)
-    comps = [Component.parse(h) for h in plan['heads'].get(arm['arm'], [])]
+    units = plan['heads'] | plan.get('neurons', {})   # head arms' heads, neuron arms' neurons
+    comps = [Component.parse(u) for u in units.get(arm['arm'], [])]
     return trained(folder, load, METHOD_OF[arm['family']], comps, steps=B.steps, batch=B.batch, seq=B.seq, lr=lr,
                    seed=plan['seed'], examples=sets['train'], ckpt_every=50, lora_r=plan['lora_r'])
 
@@ -447,11 +494,15 @@ def fisher_ranking(load, budget:SftBudget, sets:dict, out:Path)->pd.DataFrame:
 def make_plan(load, budget:SftBudget, rankings:dict, sets:dict, out:Path, seed:int=0)->dict:
     "The study's plan (`study_plan` with the Fisher ranking), saved as `plan.json`; an existing plan must match"
     plan = study_plan(load(), budget, rankings | {'grad': fisher_ranking(load, budget, sets, out)}, seed)
-    path = Path(out)/'plan.json'
-    if path.exists() and load_json(path) != json.loads(json.dumps(plan)):
+    return saved_plan(plan, out)
+
+def saved_plan(plan:dict, out:Path)->dict:
+    "`plan` as saved in `out/plan.json` (JSON types); refuses a folder that holds another plan"
+    path, plan = Path(out)/'plan.json', json.loads(json.dumps(plan))
+    if path.exists() and load_json(path) != plan:
         raise ValueError(f"{path} holds another study's plan (other budget, seed or rankings): use a new folder")
     save_json(plan, path)
-    return json.loads(json.dumps(plan))
+    return plan
 
 FINAL_ORDER = ('path', 'act', 'grad', 'random', 'lora', 'full', 'random-layers')   # rules, in the order they run
 
@@ -543,9 +594,15 @@ def side_scores(recs:list[dict], side:str, group:str)->np.ndarray|None:
 
 def study_contrasts(out, n_boot:int=2000)->pd.DataFrame:
     "Each rule against the random mean (two-level bootstrap), LoRA and full; every side against base; Holm per group"
-    recs, rows = study_records(out), []
+    return contrasts(study_records(out), RULE_CONTRASTS + BASE_CONTRASTS, n_boot)
+
+def contrasts(recs:list[dict], # final records (base included)
+              pairs, # (a, b) sides: rules, or 'base'
+              n_boot:int=2000)->pd.DataFrame:
+    "a - b per group with the two-level bootstrap (`two_level`), Holm-adjusted per group; absent sides skipped"
+    rows = []
     for group in GROUPS:
-        for a, b in RULE_CONTRASTS + BASE_CONTRASTS:
+        for a, b in pairs:
             sa, sb = side_scores(recs, a, group), side_scores(recs, b, group)
             if sa is None or sb is None: continue
             rows.append(dict(a=a, b=b, group=group, **two_level(sa, sb, n_boot)))
@@ -644,3 +701,69 @@ def save_any(df:pd.DataFrame, path:Path, **meta)->Path:
     sidecar = path.with_name(path.name.removesuffix('.csv.gz') + '.meta.json')
     save_json({'rows': len(df), 'columns': list(df.columns), **meta}, sidecar)
     return path
+
+# %% ../nbs/11a_sft_study.ipynb #7f6d9bc0
+NEURON_ARMS = (dict(arm='neurons-atp', family='neurons', rule='neurons-atp', draw=None),
+               dict(arm='neurons-random-s0', family='neurons', rule='neurons-random', draw=0))
+
+def neuron_plan(model, # the base model (sizes)
+                plan:dict, # the head study's plan
+                ranking:pd.DataFrame, # neuron ranking (`neurons_atp_top.csv`-style)
+                arms=NEURON_ARMS, # neuron arms: rule 'neurons-<NEURON_RULES entry>'
+               )->dict:
+    "The head study's `plan` with neuron arms in place of its arms, each `matched_neurons` neurons"
+    n, s = matched_neurons(model, plan['head_params']), spec(model)
+    def pick(a):
+        seed = 1000 * plan['seed'] + (a['draw'] or 0)
+        return select_units(a['rule'].removeprefix('neurons-'), s, {'atp': ranking}, n, seed, unit='neuron')
+    return plan | dict(arms=list(arms), heads={}, neurons={a['arm']: pick(a) for a in arms}, n_neurons=n,
+                       neuron_params=n * neuron_params(model))
+
+# %% ../nbs/11a_sft_study.ipynb #23b77361
+def head_rate(study)->float:
+    "The learning rate the head family chose on validation in study folder `study`"
+    lrs = sweep_table(study)
+    return float(lrs[lrs.chosen & (lrs.family == 'heads')].lr.iloc[0])
+
+def run_neurons(out, # folder of the neuron arms (plan.json, runs/, adapters/)
+                study, # the head study's folder: its plan, base record and chosen head rate are reused
+                load, # () -> fresh base model
+                ranking:pd.DataFrame, # neuron ranking
+                data=None, # data folder (general sets)
+               )->list[dict]:
+    "Train and score the neuron arms (`neuron_plan`) as the head study's final runs are; base first"
+    splan, out = load_json(Path(study)/'plan.json'), Path(out)
+    B = _budget(splan)
+    sets, general, prompts = study_sets(B, splan['seed']), general_items(B, data), kl_prompts(B, data)
+    plan, lr = saved_plan(neuron_plan(load(), splan, ranking), out), head_rate(study)
+    finals = [cached_record(out, 'base', lambda: read_record(Path(study)/'runs'/'base.json.gz'))]
+    for arm in progress(plan['arms'], desc='neuron arms'):
+        finals.append(cached_record(out, arm['arm'], lambda: final_record(load, plan, arm, lr, sets, out, general,
+                                                                           prompts)))
+    return finals
+
+# %% ../nbs/11a_sft_study.ipynb #28942321
+NEURON_CONTRASTS = (('neurons-atp', 'neurons-random'), ('neurons-atp', 'path'), ('neurons-atp', 'random'),
+                    ('neurons-atp', 'base'), ('neurons-random', 'base'))
+
+def neuron_contrasts(out, study, n_boot:int=2000)->pd.DataFrame:
+    "`NEURON_CONTRASTS` over the neuron records of `out` and the head records of `study`"
+    heads = [r for r in study_records(study) if r['rule'] in ('path', 'random')]
+    return contrasts(study_records(out) + heads, NEURON_CONTRASTS, n_boot)
+
+def neuron_components(out)->pd.DataFrame:
+    "run, component: the neurons of every neuron arm"
+    plan = load_json(Path(out)/'plan.json')
+    return pd.DataFrame([dict(run=arm, component=c) for arm, cs in plan['neurons'].items() for c in cs])
+
+def publish_neurons(out, study, data_dir, model:str|None=None)->list[Path]:
+    "Write `sft_neurons.csv`, `sft_neurons_contrasts.csv` and `sft_neurons_components.csv` with provenance"
+    plan = load_json(Path(out)/'plan.json')
+    missing = [a['arm'] for a in plan['arms'] if not (Path(out)/'runs'/f"{a['arm']}.json.gz").exists()]
+    if missing: raise ValueError(f"neuron arms of {out} not run yet: {', '.join(missing)}")
+    meta = provenance(model, plan['seed'], budget=plan['budget'], n_neurons=plan['n_neurons'], lr=head_rate(study),
+                      neuron_params=plan['neuron_params'], head_params=plan['head_params'],
+                      protocol="separate small run after the head study: its data, steps and head rate, no own sweep")
+    tables = {'sft_neurons.csv': study_table(out), 'sft_neurons_contrasts.csv': neuron_contrasts(out, study),
+              'sft_neurons_components.csv': neuron_components(out)}
+    return [save_table(df, Path(data_dir)/name, **meta) for name, df in tables.items()]
