@@ -142,7 +142,7 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
 # %% ../nbs/19a_layout.ipynb #826f832e
 LAYERS = ['core', 'compat', 'models, ndif', 'sites', 'data, benchmarks', 'patching, lrp, analysis', 'neurons',
           'ranking, edges', 'evaluation', 'transfer, sft', 'sft_study', 'plotting, report', 'reproduce', 'plan',
-          'layout']
+          'outputs', 'commands', 'study_commands', 'layout']
 
 # %% ../nbs/19a_layout.ipynb #5d65d568
 def _is_self(node:ast.AST)->bool:
