@@ -165,13 +165,15 @@ def command_parser(command:str)->argparse.ArgumentParser:
         _add(parser, sections, command, name, doc)
     return parser
 
-# %% ../nbs/19_cli.ipynb #df923735
+# %% ../nbs/19_cli.ipynb #92380780
 def run_command(command:str, # a key of `COMMANDS`
                 argv:list[str]|None=None, # its flags (None: sys.argv[1:])
                )->int:
     "Run `arith-interp COMMAND ARGV`: 0, or 130 after an interruption that says how to resume"
-    args = command_parser(command).parse_args(argv)
+    parser = command_parser(command)
+    args = parser.parse_args(argv)
     try: COMMANDS[command][0](**vars(args))
+    except commands.ParameterError as error: parser.error(flag_message(str(error), command))
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         error.args = (flag_message(str(error), command),)
         raise

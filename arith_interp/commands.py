@@ -14,8 +14,9 @@ from .data import OPS
 # %% auto #0
 __all__ = ['UNITS', 'shared_parameters', 'remote_info', 'info_command', 'tokenizer_for', 'gsm8k_expressions', 'make_records',
            'data_command', 'evaluate_command', 'check_pairs', 'read_pairs', 'check_neuron_args', 'neuron_names',
-           'locate_neurons', 'retyped', 'locate_command', 'ranking_arg', 'check_knockout_args', 'named_ranking',
-           'knockout_table', 'knockout_command', 'transfer_command', 'check_circuit_args', 'circuit_command']
+           'locate_neurons', 'retyped', 'locate_command', 'ranking_arg', 'ParameterError', 'check_knockout_args',
+           'named_ranking', 'knockout_table', 'knockout_command', 'transfer_command', 'check_circuit_args',
+           'circuit_command']
 
 # %% ../nbs/18a_commands.ipynb #5b7e5b84
 def shared_parameters(
@@ -269,15 +270,19 @@ def ranking_arg(path:str, # a ranking table CSV
     check_file(path, name)
     return ranking_block(path, op=op)
 
-# %% ../nbs/18a_commands.ipynb #dcc5dbcf
+# %% ../nbs/18a_commands.ipynb #b1a0a4bc
+class ParameterError(ValueError):
+    "Parameters that do not fit together (the command line answers with its usage and the message)"
+
+# %% ../nbs/18a_commands.ipynb #2d5967eb
 def check_knockout_args(components:str|None, top_k:int|None, ranking:str|None, kinds:str, op:str|None):
     "Exactly one of `components` / `top_k`, `ranking` with `top_k`, known `kinds` (as `knockout_command`)"
-    if (components is None) == (top_k is None): raise ValueError('give exactly one of `components` or `top_k`')
-    if top_k is not None and not ranking: raise ValueError('`top_k` needs `ranking` (a ranking table CSV)')
+    if (components is None) == (top_k is None): raise ParameterError('give exactly one of `components` or `top_k`')
+    if top_k is not None and not ranking: raise ParameterError('`top_k` needs `ranking` (a ranking table CSV)')
     if ranking: ranking_arg(ranking, 'ranking', op)
     for kind in kinds.split(','): check_choice('kinds', kind, ['head', 'mlp'])
 
-# %% ../nbs/18a_commands.ipynb #c8b62807
+# %% ../nbs/18a_commands.ipynb #8c93335a
 def named_ranking(model, names:str)->pd.DataFrame:
     "A ranking table that puts the components in `names` first"
     from arith_interp.sites import spec, components, parse_components, Component
@@ -286,7 +291,7 @@ def named_ranking(model, names:str)->pd.DataFrame:
     return pd.DataFrame(dict(component=every, score=[-1. if c in chosen else 0. for c in every],
                              kind=[Component.parse(c).kind for c in every]))
 
-# %% ../nbs/18a_commands.ipynb #87c353c6
+# %% ../nbs/18a_commands.ipynb #40c37bf1
 def knockout_table(result:dict)->pd.DataFrame:
     "One row per ablated set (the top set, then each random draw): its components and accuracy"
     rows = [dict(condition='top', draw=None, components=','.join(result['top']), accuracy=result['top_accuracy'])]
@@ -294,7 +299,7 @@ def knockout_table(result:dict)->pd.DataFrame:
              for i, (c, a) in enumerate(zip(result['random'], result['random_accuracies']))]
     return pd.DataFrame(rows).astype({'draw': 'Int64'})
 
-# %% ../nbs/18a_commands.ipynb #eba5ad78
+# %% ../nbs/18a_commands.ipynb #98ce6de4
 def knockout_command(pairs:str, n:int=None,
                      components:str=None, # components to ablate, e.g. 'a14.h2,m24'
                      top_k:int=None, # ablate the top K of the ranking in `ranking`
@@ -329,7 +334,7 @@ def knockout_command(pairs:str, n:int=None,
           f"± {result['random_sd']:.3f} ({random_draws} draws) -> {out}")
     return result
 
-# %% ../nbs/18a_commands.ipynb #3990ed95
+# %% ../nbs/18a_commands.ipynb #38289665
 def transfer_command(components:str, # key components, e.g. 'a14.h2,a21.h2'
                      # comma list of single, multidigit, decimal, timespan, power, gsm8k-calc, gsm8k, addsub, singleeq,
                      # svamp, multiarith, arc-easy, arc-challenge, boolq, openbookqa, winogrande
@@ -362,7 +367,7 @@ def transfer_command(components:str, # key components, e.g. 'a14.h2,a21.h2'
     print(summary[columns].to_string(index=False, float_format='%.3f'))
     return table
 
-# %% ../nbs/18a_commands.ipynb #b6fb5fa4
+# %% ../nbs/18a_commands.ipynb #a130d89c
 def check_circuit_args(pairs:str, method:str, receivers:str|None, remote:bool|str, out:str, overwrite:bool,
                       )->list[Path]:
     "The files `circuit_command` will write, after checking every parameter that needs no model"
@@ -377,7 +382,7 @@ def check_circuit_args(pairs:str, method:str, receivers:str|None, remote:bool|st
     check_file(pairs, 'pairs')
     return check_outputs(planned_files(out/'edges.csv') + [out/'graph.json'], overwrite)
 
-# %% ../nbs/18a_commands.ipynb #106cae20
+# %% ../nbs/18a_commands.ipynb #8a52c2b6
 def circuit_command(pairs:str, n:int=None,
                     method:str='eap-ig', # edge scoring method
                     # receivers whose incoming edges are listed, e.g. 'a20.h8,m24,logits' (a head means its q, k and v;

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from arith_interp import cli, outputs
 from arith_interp.cli import main, command_parser, flag_message, COMMANDS, remote_arg
-from arith_interp.commands import committed_folder, default_study_folder
+from arith_interp.study_commands import committed_folder, default_study_folder
 from arith_interp.data import make_pairs, write_jsonl
 from arith_interp.models import digit_tokenizer
 from arith_interp.reproduce import Stage, run_stage, study, Run, BUDGETS
