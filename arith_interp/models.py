@@ -316,7 +316,7 @@ def _check_fits(name:str, config, device:torch.device, dtype:torch.dtype):
     need, free = n * torch.finfo(dtype).bits / 8 / 1e9, free_gb(device)
     if free is not None and need > free:
         raise ValueError(f"model {name!r}: its {dtype} weights need {need:.1f} GB and {device} has {free:.1f} GB free; "
-                         "use a GPU (--device cuda), smaller sizes, or plan only (reproduce --plan)")
+                         "use a GPU (`device='cuda'`), smaller sizes, or plan only (reproduce with `plan=True`)")
 
 # %% ../nbs/01_models.ipynb #a9ed3d57
 def shape_model(name:str='llama2-7b-shape', # a key of `SHAPES`
@@ -428,17 +428,17 @@ def _local_only(name:str)->bool:
 def _check_hub_id(name:str, remote:bool|str=False):
     "Raise at once if Hub id `name` cannot be loaded: not org/name, clearly a missing path, or offline and not cached"
     if not _HUB_ID.match(name) and not in_hub_cache(name):
-        raise ValueError(f"--model {name!r} is not an embedded model, an existing folder, 'tiny[-arch]' "
+        raise ValueError(f"model={name!r} is not an embedded model, an existing folder, 'tiny[-arch]' "
                          f"or a Hub id 'org/name'; {_MODEL_KINDS}")
     if hub_offline() and not in_hub_cache(name):
-        raise ValueError(f"--model {name!r}: the Hugging Face Hub is switched off (HF_HUB_OFFLINE) and the model "
+        raise ValueError(f"model={name!r}: the Hugging Face Hub is switched off (HF_HUB_OFFLINE) and the model "
                          "is not in the local Hub cache; unset HF_HUB_OFFLINE or pass a local folder")
     top = name.split('/')[0]
     if Path(top).is_dir() and not in_hub_cache(name):
         raise FileNotFoundError(f"model folder {name!r} does not exist (the folder {top!r} does, so this is a path, "
                                 f"not a Hub id); {_MODEL_KINDS}")
     if remote is not True and not in_hub_cache(name) and not hub_reachable():
-        raise ValueError(f"--model {name!r} is no local folder, is not in the local Hub cache, and the Hugging Face "
+        raise ValueError(f"model={name!r} is no local folder, is not in the local Hub cache, and the Hugging Face "
                          "Hub cannot be reached (no network): pass an existing folder, or run where the Hub is "
                          "reachable")
 
@@ -450,8 +450,8 @@ def check_model_source(name_or_path:str, # 'tiny[-arch]', an embedded name, a fo
     name = str(name_or_path)
     check_choice('remote', remote, REMOTE)
     if remote is True and _local_only(name):
-        raise ValueError(f"--remote true runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-3.1-8B'); "
-                         f"{name!r} exists only on this machine: use --remote false or local")
+        raise ValueError(f"`remote=True` runs on NDIF, which hosts Hub models only (e.g. 'meta-llama/Llama-3.1-8B'); "
+                         f"{name!r} exists only on this machine: use `remote=False` or 'local'")
     if _local_only(name): return name
     if name.startswith(('/', '.', '~')):
         raise FileNotFoundError(f"model folder {name!r} does not exist; {_MODEL_KINDS}")

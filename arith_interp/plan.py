@@ -28,7 +28,7 @@ def model_config(name:str): # 'tiny[-arch]', an embedded name, a shape model, a 
     try: return AutoConfig.from_pretrained(str(embedded_weights(name) if name in EMBEDDED else name))
     except OSError as error:
         raise ValueError(f"cannot read the config of model {name!r} ({str(error).splitlines()[0]}); a gated Hub model "
-                         "needs `hf auth login`; `--model llama2-7b-shape` plans Llama-2-7B's shape offline") from None
+                         "needs `hf auth login`; `model='llama2-7b-shape'` plans Llama-2-7B's shape offline") from None
 
 def config_sizes(config)->dict:
     "The sizes `sft.llama_params` takes, read from an HF `config`"

@@ -197,7 +197,7 @@ def run_stage(run:Run, st:Stage, force:bool=False)->dict:
 def run_stages(run:Run, stages:list[Stage], force=(), only=None)->pd.DataFrame:
     "Run `stages` in order (cached ones unless in `force`, and on NDIF those it cannot run are skipped); status and seconds per stage"
     unknown = set(force) - {s.name for s in stages}
-    if unknown: raise ValueError(f"--force {sorted(unknown)}: unknown stage; expected some of: {', '.join(s.name for s in stages)}")
+    if unknown: raise ValueError(f"force={sorted(unknown)}: unknown stage; expected some of: {', '.join(s.name for s in stages)}")
     rows = []
     for st in progress(stages, desc='stages', disable=False):
         if only and st.name not in only: continue

@@ -2,8 +2,9 @@
 import json, re, time, pathlib
 import pandas as pd
 import pytest
-from arith_interp import cli
-from arith_interp.cli import main, PARSERS, remote_arg, committed_folder, default_study_folder
+from arith_interp import cli, outputs
+from arith_interp.cli import main, command_parser, flag_message, COMMANDS, remote_arg
+from arith_interp.study_commands import committed_folder, default_study_folder
 from arith_interp.data import make_pairs, write_jsonl
 from arith_interp.models import digit_tokenizer
 from arith_interp.reproduce import Stage, run_stage, study, Run, BUDGETS
@@ -28,9 +29,9 @@ def test_top_level_help_lists_every_command(capsys):
     code, out, _ = run_cli(capsys, '--help')
     assert code == 0 and all(name in out for name in cli.COMMANDS)
 
-@pytest.mark.parametrize('name', list(PARSERS))
+@pytest.mark.parametrize('name', list(COMMANDS))
 def test_every_subcommand_help_shows_its_defaults(capsys, name):
-    parser = PARSERS[name]()
+    parser = command_parser(name)
     optional = [a for a in parser._actions if a.option_strings and not a.required and a.dest != 'help'
                 and a.const is None]
     assert all(a.help for a in optional), [a.dest for a in optional if not a.help]
@@ -38,9 +39,9 @@ def test_every_subcommand_help_shows_its_defaults(capsys, name):
     text = ' '.join(out.split())
     assert code == 0 and text.count('(default:') >= len(optional), (name, text)
 
-@pytest.mark.parametrize('name', list(PARSERS))
+@pytest.mark.parametrize('name', list(COMMANDS))
 def test_one_remote_parser_everywhere(name):
-    remote = [a for a in PARSERS[name]()._actions if '--remote' in a.option_strings]
+    remote = [a for a in command_parser(name)._actions if '--remote' in a.option_strings]
     assert len(remote) == 1 and remote[0].type is remote_arg
     assert [remote_arg(s) for s in ('False', 'false', 'FALSE', 'local', 'Local', 'True', 'true')] == \
            [False, False, False, 'local', 'local', True, True]
@@ -50,6 +51,66 @@ def test_readme_remote_true_is_parsed_by_evaluate_and_data(capsys, tmp_path, com
     "The README's `--remote True` reaches the model check (no 'invalid choice') on the commands that used to reject it"
     code, _, err = run_cli(capsys, command, '--model', 'tiny', '--remote', 'True', '--out', tmp_path)
     assert code == 2 and 'invalid choice' not in err and 'exists only on this machine' in err, err
+
+# --- issue 25: the parsers come from the command functions' signatures and docments ---------------------------
+
+FLAGS = {   # every flag of every command, in --help order, as they were when cli.py wrote argparse by hand
+    'info': '--model --device --remote --trusted',
+    'data': '--ops --styles --variant --n --k-shot --counterfactual --filter --model --device --remote --data --seed '
+            '--out --overwrite',
+    'evaluate': '--suite --limit --k-shot --max-new-tokens --batch-size --adapter --model --device --remote --data '
+                '--seed --out --overwrite',
+    'locate': '--pairs --n --method --metric --unit --layers --neurons --top-k --counterfactual --model --device '
+              '--remote --seed --out --overwrite',
+    'knockout': '--pairs --n --components --top-k --from --kinds --op --ablation --random-draws --model --device '
+                '--remote --seed --out --overwrite',
+    'transfer': '--components --sets --limit --n-random --max-new-tokens --model --device --remote --data --seed '
+                '--out --overwrite',
+    'sft': '--components --top-k --mlps --op --method --kv --rescale --steps --batch --effective-batch --grad-accum '
+           '--warmup --schedule --dtype --seq --lr --lora-r --n-gsm8k --n-arith --ckpt-every --resume --model '
+           '--device --remote --data --seed --out --overwrite',
+    'sft-study': '--budget --ranking --path-ranking --act-ranking --op --model --device --remote --data --seed --out '
+                 '--dry-run --publish',
+    'circuit': '--pairs --n --method --receivers --metric --ig --steps --batch-size --rows --model --device --remote '
+               '--seed --out --overwrite',
+    'reproduce': '--quick --full --trusted --force --only --plan --ignore-plan --model --device --remote --data --seed '
+                 '--out --overwrite',
+}
+
+@pytest.mark.parametrize('name', list(COMMANDS))
+def test_flag_spellings_are_kept(name):
+    actions = command_parser(name)._actions
+    assert ' '.join(o for a in actions for o in a.option_strings if o not in ('-h', '--help')) == FLAGS[name]
+
+@pytest.mark.parametrize('name', list(COMMANDS))
+def test_each_flag_is_a_parameter_of_its_function(name):
+    "The parser is the function's signature: every flag's destination is a parameter, with the same default"
+    import inspect
+    parameters = inspect.signature(COMMANDS[name][0]).parameters
+    for action in command_parser(name)._actions[1:]:
+        assert action.dest in parameters, (name, action.dest)
+        default = parameters[action.dest].default
+        if action.dest != 'remote' and default is not inspect.Parameter.empty:
+            assert action.default == (list(default) if isinstance(default, tuple) else default), (name, action.dest)
+
+def test_library_errors_name_parameters_and_the_cli_flags(capsys):
+    "`models.check_model_source` names `remote`; the command line prints the flag in its place"
+    from arith_interp.models import check_model_source
+    with pytest.raises(ValueError, match='`remote=True` runs on NDIF'): check_model_source('tiny', remote=True)
+    code, _, err = run_cli(capsys, 'info', '--model', 'not-a-model')
+    assert code == 2 and "--model 'not-a-model' is not an embedded model" in err, err
+    code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--remote', 'True', '--quick')
+    assert code == 2 and '--remote true runs on NDIF' in err and "use --remote false or 'local'" in err, err
+
+def test_flag_message_maps_only_the_commands_parameters():
+    assert flag_message("pass `overwrite=True`, or `resume`; top_k=3 of ranking='s.csv'", 'knockout') == \
+        "pass --overwrite, or `resume`; --top-k 3 of --from 's.csv'"
+
+def test_knockout_needs_one_selection(capsys, pairs):
+    code, _, err = run_cli(capsys, 'knockout', '--model', 'tiny', '--pairs', pairs)
+    assert code == 2 and 'give exactly one of --components or --top-k' in err, err
+    code, _, err = run_cli(capsys, 'knockout', '--model', 'tiny', '--pairs', pairs, '--top-k', '2')
+    assert code == 2 and '--top-k needs --from' in err, err
 
 def test_argparse_only_in_the_cli_module():
     imports_argparse = re.compile(r'^\s*import .*argparse|^\s*from argparse', re.M)
@@ -217,7 +278,7 @@ def test_unknown_out_suffix(capsys, tmp_path, pairs):
 def test_no_data_folder_names_the_flag(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv('ARITH_INTERP_DATA', raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, 'proj_root', lambda start=None: tmp_path)   # a project with no shared/data beside it
+    monkeypatch.setattr(outputs, 'proj_root', lambda start=None: tmp_path)   # a project with no shared/data beside it
     code, _, err = run_cli(capsys, 'evaluate', '--model', 'tiny', '--suite', 'math', '--out', tmp_path/'r.json')
     assert code == 2 and '--data' in err and 'data_dir' not in err
 
@@ -227,10 +288,10 @@ def test_data_folder_beside_the_project(tmp_path, monkeypatch):
     (tmp_path/'shared'/'data').mkdir(parents=True)
     monkeypatch.delenv('ARITH_INTERP_DATA', raising=False)
     monkeypatch.chdir(tmp_path/'project')
-    assert cli.data_folder() == tmp_path/'shared'/'data'
+    assert outputs.data_folder() == tmp_path/'shared'/'data'
     monkeypatch.setenv('ARITH_INTERP_DATA', str(tmp_path))
-    assert cli.data_folder() == tmp_path
-    assert cli.data_folder(str(tmp_path/'shared')) == tmp_path/'shared'
+    assert outputs.data_folder() == tmp_path
+    assert outputs.data_folder(str(tmp_path/'shared')) == tmp_path/'shared'
 
 def test_missing_data_flag_folder(capsys, tmp_path):
     code, _, err = run_cli(capsys, 'sft', '--model', 'tiny', '--data', tmp_path/'nope', '--out', tmp_path/'ad')
