@@ -86,6 +86,7 @@ OPTIONS = {
     'sft.batch': dict(flags=('--batch', '--effective-batch')),
     'knockout.ranking': dict(flags=('--from',)),
     'sft-study.budget': dict(choices_from=('sft_study', 'SFT_BUDGETS')),
+    'sft-study.unit': dict(choices_from=('sft_study', 'UNITS')),
     'sft-study.ranking': dict(flags=('--ranking', '--path-ranking')),
     'sft-study.out': dict(group=None),
     'reproduce.budget': dict(exclusive={'quick': 'smoke budget (< 5 min on a 2-core CPU)',

@@ -14,8 +14,8 @@ from .commands import ranking_arg, ParameterError
 
 # %% auto #0
 __all__ = ['COMMITTED_SFT_STUDY', 'COMMITTED', 'check_sft_out', 'check_sft', 'sft_command', 'committed_folder',
-           'sft_study_folder', 'print_study_plan', 'sft_study_command', 'default_study_folder', 'check_study_folder',
-           'check_stage_names', 'plan_gate', 'reproduce_command']
+           'sft_study_folder', 'print_study_plan', 'neuron_arms', 'sft_study_command', 'default_study_folder',
+           'check_study_folder', 'check_stage_names', 'plan_gate', 'reproduce_command']
 
 # %% ../nbs/18b_study_commands.ipynb #834bd380
 def check_sft_out(out:Path, resume:bool, overwrite:bool)->Path:
@@ -124,6 +124,20 @@ def print_study_plan(load, rankings:dict, budget:str, seed:int)->dict:
     print(json.dumps(shown, indent=1))
     return shown
 
+# %% ../nbs/18b_study_commands.ipynb #33d67855
+def neuron_arms(study:Path, load, ranking:Path, data:Path|None, publish:bool, model:str)->Path:
+    "Run (or resume) the neuron-level arms of finished head study `study` in `study/neurons`; publish their tables"
+    from arith_interp.sft_study import run_neurons, publish_neurons, missing_runs
+    from arith_interp.ranking import read_ranking
+    missing = missing_runs(study) if (Path(study)/'plan.json').exists() else ['plan.json']
+    if missing: raise ValueError(f"unit='neuron' runs after the head study: {study} lacks {', '.join(missing)}")
+    folder = Path(study)/'neurons'
+    run_neurons(folder, study, load, read_ranking(ranking), str(data) if data else None)
+    print(f'[sft-study] neuron arms: every run finished in {folder}')
+    written = publish_neurons(folder, study, committed_folder()/'data', model=model) if publish else []
+    for path in written: print(f'[sft-study] wrote {_nearby(path)}')
+    return folder
+
 # %% ../nbs/18b_study_commands.ipynb #d3e55b40
 def sft_study_command(budget:str='select-cpu', # study budget
                       # path-patching ranking of the 'path' rule (and the layers of 'random-layers')
@@ -143,7 +157,12 @@ def sft_study_command(budget:str='select-cpu', # study budget
                       dry_run:bool=False,
                       # when the study is finished, write its tables into paper/data (only the committed study:
                       # select-cpu, smollm2-135m, seed 0)
-                      publish:bool=False)->Path:
+                      publish:bool=False,
+                      # 'neuron': after the head study, the neuron-level arms (top AtP neurons and random neurons,
+                      # parameter-matched) in <out>/neurons
+                      unit:str='head',
+                      # neuron ranking of the 'neuron' unit (None: paper/data/neurons_atp_top.csv)
+                      neuron_ranking:str=None)->Path:
     "Run or resume the Precise SFT selection study: path, act, grad, random and random-layers heads; LoRA and full SFT"
     from arith_interp.models import check_model_source, load
     from arith_interp.sft_study import run_study, publish_study, load_rankings
@@ -160,6 +179,9 @@ def sft_study_command(budget:str='select-cpu', # study budget
     loader = partial(load, model, device=device)
     if dry_run: return print_study_plan(loader, rankings, budget, seed)
     found = data_folder(data, needed=budget != 'tiny')
+    if unit == 'neuron':
+        neurons = check_file(neuron_ranking or _nearby(tables/'neurons_atp_top.csv'), 'neuron_ranking')
+        return neuron_arms(folder, loader, neurons, found, publish, model)
     run_study(folder, loader, rankings, budget, seed, str(found) if found else None)
     print(f'[sft-study] {budget}: every run finished in {folder}')
     written = publish_study(folder, committed_folder()/'data', model=model) if publish else []

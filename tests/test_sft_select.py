@@ -67,3 +67,18 @@ def test_the_study_runs_and_publishes_on_the_tiny_model(tmp_path, capsys):
             CaptureShell(ROOT/'nbs'/name).run_all(nb, exc_stop=True)
     finally: del os.environ['ARITH_INTERP_PAPER']
     assert (tmp_path/'paper'/'figures'/'fig_sft_select.png').exists() and (tmp_path/'paper'/'figures'/'fig_sft_curves.png').exists()
+
+def test_committed_tables_are_what_the_records_give(tmp_path):
+    "publish_study and publish_neurons rebuild every committed sft_select / sft_neurons table from the run records"
+    from arith_interp.sft_study import publish_study, publish_neurons
+    study = ROOT/'paper'/'sft_select'
+    written = publish_study(study, tmp_path, model='smollm2-135m')
+    written += publish_neurons(study/'neurons', study, tmp_path, model='smollm2-135m')
+    data = [p for p in written if p.suffix == '.csv']
+    assert len(data) == 9
+    for p in data: assert p.read_bytes() == (ROOT/'paper'/'data'/p.name).read_bytes(), p.name
+
+def test_neuron_unit_refuses_before_the_head_study(tmp_path, capsys):
+    argv = ['sft-study', '--budget', 'tiny', '--model', 'tiny', '--out', str(tmp_path/'none'), '--unit', 'neuron']
+    assert main(argv) == 2
+    assert "--unit 'neuron' runs after the head study" in capsys.readouterr().err
