@@ -301,6 +301,7 @@ def rope_and_mask(model, # nnsight model or bare HF module
 
 class Receivers:
     "Every receiver's input: the residual stream (the unmodified model); subclasses change it"
+    keeps_outputs = True   # does `plain_forward` keep every sender's output (circuits read them; shifts do not)
     def __init__(self, g:Graph):
         self.g = g
     def heads(self, layer:int, resid:torch.Tensor, outs:list)->torch.Tensor:
@@ -352,7 +353,7 @@ def plain_forward(model, # nnsight model or bare HF module (local)
                   start:int=0, # first layer run (later starts need `resid`)
                   resid:torch.Tensor|None=None, # [B, T, d] residual stream entering layer `start`
                  )->tuple:
-    "(last-position logits `[B, V]`, sender outputs `[B, T, S, d]` from layer `start` on) with `receivers`' inputs"
+    "(last-position logits `[B, V]`, sender outputs `[B, T, S, d]` from layer `start` on, or None) with `receivers`' inputs"
     hf, s = hf_module(model), spec(model)
     outs = [] if start else [receivers.output(0, (resid if embed is None else embed)[:, :, None])]
     resid = outs[0][:, :, 0] if not start else resid
@@ -360,11 +361,13 @@ def plain_forward(model, # nnsight model or bare HF module (local)
         patch = receivers.patch(layer, resid)
         z = _heads(hf, layer, receivers.heads(layer, resid, outs), rope, mask, _scaling(hf, layer), patch)
         w_out = hf_module(head_site(hf, layer)).weight.view(s.d_model, s.n_heads, s.d_head)
-        outs.append(receivers.output(2 * layer + 1, torch.einsum('bthe,dhe->bthd', z, w_out)))
-        resid = resid + outs[-1].sum(2)
+        heads_out = receivers.output(2 * layer + 1, torch.einsum('bthe,dhe->bthd', z, w_out))
+        outs += [heads_out] if receivers.keeps_outputs else []
+        resid = resid + heads_out.sum(2)
         mlp_out = mlp_site(hf, layer)(mlp_in_site(hf, layer)(receivers.mlp(layer, resid, outs)))
-        outs.append(receivers.output(2 * layer + 2, mlp_out[:, :, None]))
-        resid = resid + outs[-1][:, :, 0]
+        mlp_out = receivers.output(2 * layer + 2, mlp_out[:, :, None])
+        outs += [mlp_out] if receivers.keeps_outputs else []
+        resid = resid + mlp_out[:, :, 0]
     logits = to_logits(hf, receivers.logits(resid, outs)[:, -1])
     return logits, torch.cat(outs, 2) if outs else None
 
@@ -394,6 +397,7 @@ def _runs(model, g:Graph, batch, rows:slice)->tuple:
 # %% ../nbs/06a_edges.ipynb #3e486161
 class _Shifted(Receivers):
     "Receivers of one receiver whose input is shifted by `delta [N, T, d]` (one row per pair and edge)"
+    keeps_outputs = False   # only the logits are read: sender outputs are not kept (rows x T x S x d of memory)
     def __init__(self, g:Graph, receiver:int, delta:torch.Tensor):
         super().__init__(g)
         node, self.channel = _node_channel(receiver_names(g)[receiver])
@@ -418,7 +422,7 @@ def _exact_local(model, batch, g:Graph, receivers:list[int], metric:str, per:int
         stats = []
         for part in _chunks(int(counts[r]), per):
             k = len(part)
-            delta = (cf - clean)[:, :, list(part)].permute(2, 0, 1, 3).flatten(0, 1)
+            delta = (cf[:, :, list(part)] - clean[:, :, list(part)]).permute(2, 0, 1, 3).flatten(0, 1)
             rep = lambda x: x.repeat(k, *[1] * (x.dim() - 1))
             with torch.no_grad():
                 logits, _ = plain_forward(model, None, tuple(map(rep, rope)), None if mask is None else rep(mask),
