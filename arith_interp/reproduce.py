@@ -142,9 +142,10 @@ class Stage:
     src: tuple = ()            # source files (e.g. the stage's notebook): editing them re-runs the stage
     caches: tuple = ()         # folders under `core.cache_dir` the stage reuses across runs: `--force` clears them
 
-# %% ../nbs/14_reproduce.ipynb #30b6f58d
+# %% ../nbs/14_reproduce.ipynb #48fa53f9
 def _record_path(run:Run, name:str)->Path: return Path(run.out)/'data'/'.stages'/f'{name}.json'
 
+# %% ../nbs/14_reproduce.ipynb #e5006074
 def _file_digest(f)->str:
     "SHA-256 of file `f`; of a notebook, of its cells' sources only (stored outputs do not invalidate a stage)"
     if not Path(f).exists(): return 'missing'
@@ -152,7 +153,7 @@ def _file_digest(f)->str:
     cells = [[c['cell_type'], ''.join(c['source'])] for c in json.loads(Path(f).read_text())['cells']]
     return hashlib.sha256(json.dumps(cells).encode()).hexdigest()
 
-# %% ../nbs/14_reproduce.ipynb #191cc824
+# %% ../nbs/14_reproduce.ipynb #b521b227
 def _files_digest(files)->str:
     "One SHA-256 over the names and digests of `files`, in sorted order"
     h = hashlib.sha256()
@@ -161,6 +162,7 @@ def _files_digest(files)->str:
         h.update(_file_digest(f).encode())
     return h.hexdigest()
 
+# %% ../nbs/14_reproduce.ipynb #4b6c9126
 def _dep_files(run:Run, st:Stage)->list[str]:
     "The files `st`'s dependencies recorded (a placeholder for one that never ran), sidecars aside: they carry timings"
     files = []
@@ -351,9 +353,10 @@ def run_notebooks(paths:list, # notebooks in one folder, run in this order
     if code: raise RuntimeError(f"notebook {names} failed (exit {code}) in the last cell it printed; "
                                 "open it in Jupyter with the same ARITH_INTERP_* settings to see it")
 
-# %% ../nbs/14_reproduce.ipynb #8de52d21
+# %% ../nbs/14_reproduce.ipynb #8cf37aaf
 def nbs_dir()->Path: return proj_root()/'nbs'
 
+# %% ../nbs/14_reproduce.ipynb #498a33bb
 def library_notebooks()->list[Path]:
     "The library notebooks (00-19), in order"
     return sorted(nbs_dir().glob('[01][0-9]*.ipynb'))
@@ -366,13 +369,14 @@ def store_library_outputs(names:list[str]|None=None, # notebook names (default: 
     for p in paths: run_notebooks([p], env={'IN_TEST': '1'}, save_to=nbs_dir(), skip=skip)
     return paths
 
-# %% ../nbs/14_reproduce.ipynb #1377433f
+# %% ../nbs/14_reproduce.ipynb #6e407380
 def _snapshot(out:Path)->dict:
     "Modification time of each file under <out>/data and <out>/figures (stage records aside)"
     folders = [Path(out)/d for d in ('data', 'figures') if (Path(out)/d).exists()]
     files = [p for d in folders for p in d.rglob('*') if p.is_file() and '.stages' not in p.parts]
     return {str(p): p.stat().st_mtime_ns for p in files}
 
+# %% ../nbs/14_reproduce.ipynb #09a28e42
 def notebooks_dir(run:Run)->Path:
     "Where a run stores its executed notebooks: nbs/ for the committed study, else <out>/notebooks"
     committed = Path(run.out).resolve() == (proj_root()/'paper').resolve()
@@ -442,9 +446,10 @@ def bench_stage(run:Run)->list[Path]:
     table = bench_table()
     return [save_table(table, run.path('benchmarks.csv'), **run.meta(source='benchmarks/*.json (run separately)'))]
 
-# %% ../nbs/14_reproduce.ipynb #361c1a93
+# %% ../nbs/14_reproduce.ipynb #079d36a6
 def figure_notebooks()->list[str]: return sorted(p.name for p in nbs_dir().glob('9[0-9]*.ipynb'))
 
+# %% ../nbs/14_reproduce.ipynb #c4a6b236
 def tables_read(notebook:Path)->list[str]:
     "The tables a figure notebook reads with `read_data`"
     return re.findall(r"read_data\\?\(\\?['\"]([^'\"\\]+)", Path(notebook).read_text())
