@@ -30,8 +30,8 @@ class Budget:
     "Every size the study uses (None: the whole set)"
     name: str
     n_per_op: int              # prompt pairs per operation the data stage generates (before the correct-only filter)
-    n_locate: int              # pairs (after filtering, balanced over operations) to locate, knock out and score faithfulness
-    n_methods: int             # pairs for the activation patching / AtP / LRP comparison (a prefix of the n_locate pairs)
+    n_locate: int              # pairs (filtered, balanced over operations) to locate, knock out and score faithfulness
+    n_methods: int             # pairs for the activation patching / AtP / LRP comparison (a prefix of n_locate's)
     n_eval: int|None           # baseline: math items per set (generation); arithmetic pairs are 2x this per operation
     n_general: int|None        # baseline: items per general-ability set (multiple choice)
     n_transfer: int            # transfer: items per next-token set
@@ -43,19 +43,22 @@ class Budget:
     sft_batch: int             # sequences per step
     sft_grad_accum: int = 1    # micro-batches per step (memory: a micro-batch is sft_batch / sft_grad_accum sequences)
     sft_heads: tuple = ()      # extra head counts for the number-of-heads ablation (besides top_k)
-    sft_seeds: int = 1         # random-head baselines (0: no same-budget baselines, LoRA included: the quick budget's pipeline check)
-    sft_eval: int|None = 16    # arithmetic pairs per operation and GSM8K-test problems evaluated before / after fine-tuning
+    sft_seeds: int = 1         # random-head baselines (0: none, LoRA included: the quick budget's pipeline check)
+    sft_eval: int|None = 16    # arithmetic pairs per operation and GSM8K-test problems scored before / after tuning
     sft_general: int|None = 16 # items per general set for the base, full and Precise SFT runs
     knockout_ablations: tuple = ('mean',)   # 'mean' (the paper), 'zero'
 
 BUDGETS = {
-    'quick':   Budget('quick',   n_per_op=24,   n_locate=8,   n_methods=4,   n_eval=2,    n_general=4,    n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,
-                      random_draws=2,  top_k=10, sft_steps=2,    sft_batch=4,   sft_heads=(),       sft_seeds=0, sft_eval=2,   sft_general=1),
-    'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,   n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,
-                      random_draws=5,  top_k=10, sft_steps=12,   sft_batch=8,   sft_heads=(20,),    sft_seeds=1, sft_eval=12,  sft_general=16),
-    'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None, n_transfer=500, n_transfer_mc=200, n_transfer_gen=100,
-                      random_draws=10, top_k=10, sft_steps=1000, sft_batch=128, sft_grad_accum=16, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3, sft_eval=250, sft_general=None,
-                      knockout_ablations=('mean', 'zero')),
+    'quick':   Budget('quick',   n_per_op=24,   n_locate=8,   n_methods=4,   n_eval=2,    n_general=4,
+                      n_transfer=8,   n_transfer_mc=2,   n_transfer_gen=1,   random_draws=2,  top_k=10,
+                      sft_steps=2,    sft_batch=4,   sft_heads=(),    sft_seeds=0, sft_eval=2,   sft_general=1),
+    'default': Budget('default', n_per_op=160,  n_locate=64,  n_methods=32,  n_eval=16,   n_general=60,
+                      n_transfer=64,  n_transfer_mc=12,  n_transfer_gen=4,   random_draws=5,  top_k=10,
+                      sft_steps=12,   sft_batch=8,   sft_heads=(20,), sft_seeds=1, sft_eval=12,  sft_general=16),
+    'full':    Budget('full',    n_per_op=2500, n_locate=512, n_methods=128, n_eval=None, n_general=None,
+                      n_transfer=500, n_transfer_mc=200, n_transfer_gen=100, random_draws=10, top_k=10,
+                      sft_steps=1000, sft_batch=128, sft_heads=(8, 16, 32, 48, 64), sft_seeds=3, sft_eval=250,
+                      sft_general=None, sft_grad_accum=16, knockout_ablations=('mean', 'zero')),
 }
 
 # %% ../nbs/14_reproduce.ipynb #4d16f66e
