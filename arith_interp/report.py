@@ -33,6 +33,7 @@ class Claim:
     check: object       # check(data: Path) -> (ours: str, verdict: str)
     figure: str = ''    # stem of the figure that shows it
 
+# %% ../nbs/13_report.ipynb #98791a84
 def fmt_acc(accuracy:float, lo:float|None=None, hi:float|None=None, n:int|None=None)->str:
     "An accuracy as '71.2% [65.0, 76.6] (n=200)'"
     s = f'{100*accuracy:.1f}%'
@@ -40,6 +41,7 @@ def fmt_acc(accuracy:float, lo:float|None=None, hi:float|None=None, n:int|None=N
         s += f' [{100*lo:.1f}, {100*hi:.1f}]'
     return s + (f' (n={int(n)})' if n is not None else '')
 
+# %% ../nbs/13_report.ipynb #480e3e06
 def evaluate_claim(claim:Claim, data:Path)->dict:
     "The claim's row of the report, 'not run' if a table it needs is missing"
     try:
@@ -58,6 +60,7 @@ def _md_table(rows:list[dict])->str:
     return head + '\n'.join(f"| {r['topic']} | {cell(r['claim'])} | {cell(r['paper'])} | {cell(r['ours'])} | "
                             f"**{r['verdict']}** |" for r in rows)
 
+# %% ../nbs/13_report.ipynb #a9a93c46
 def render_report(claims:list[Claim], out:Path, model:str, budget:dict|None=None)->str:
     "REPORT.md text: header, claims table, verdict counts, figures"
     rows = [evaluate_claim(c, Path(out)/'data') for c in claims]
@@ -78,12 +81,17 @@ def render_report(claims:list[Claim], out:Path, model:str, budget:dict|None=None
 # %% ../nbs/13_report.ipynb #fe5eaea6
 def _t(d:Path, name:str)->pd.DataFrame:
     return load_table(Path(d)/name)
+
+# %% ../nbs/13_report.ipynb #49d515e6
 def _paths(d:Path)->pd.DataFrame:
     t = _t(d, 'locate_path.csv')
     return t[(t.op == 'all') & (t.metric == 'logit')]
+
+# %% ../nbs/13_report.ipynb #d65a26bd
 def _nl(d:Path)->int:
     return int(_paths(d).layer.max()) + 1
 
+# %% ../nbs/13_report.ipynb #81e75d74
 def check_sparsity(data):
     ("reproduced if some heads pass the -5% rule and they are < 5% of heads; partly if none pass but knockout of the "
      "top heads matters")
@@ -95,6 +103,7 @@ def check_sparsity(data):
             f"(n={int(best.n_pairs)} pairs)")
     return ours, 'reproduced' if 0 < frac < 0.05 else 'partly' if frac == 0 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #ec8e7c8b
 def check_depth(data):
     ("reproduced if the top-10 heads' median relative depth lies in the paper's band (layers 12-17 of 32: 0.38-0.53, "
      "+-0.1)")
@@ -105,6 +114,7 @@ def check_depth(data):
             f"{rel.median():.2f})")
     return ours, 'reproduced' if .28 <= rel.median() <= .63 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #16f973ef
 def check_knockout(data):
     ("reproduced if top-k mean ablation removes >= half of the accuracy and its interval lies below every random "
      "draw; partly if below the random mean only")
@@ -120,6 +130,7 @@ def check_knockout(data):
                else 'partly' if top.hi < rnd.accuracy.mean() else 'not on this model')
     return ours, verdict
 
+# %% ../nbs/13_report.ipynb #0dd17ba5
 def check_mlps(data):
     "reproduced if the strongest MLP direct effect in the first half is < 1/3 of the strongest in the second half"
     t = _paths(data)
@@ -140,6 +151,7 @@ def check_attention(data):
             + f"; {operand} operand / {operator} operator heads of {len(t)}")
     return ours, 'reproduced' if operand and operator else 'partly' if operand or operator else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #407b6f92
 def check_cosines(data):
     "reproduced if start < inflection < end and the inflection lies in the second half (later MLPs write the answer)"
     t = _t(data, 'mlp_curve_points.csv')
@@ -151,6 +163,7 @@ def check_cosines(data):
                else 'partly' if p.start <= p.inflection <= p.end else 'not on this model')
     return ours, verdict
 
+# %% ../nbs/13_report.ipynb #9f3cd856
 def check_lens(data):
     ("reproduced if, in a case the model answers, the answer first reaches rank 1 in the last third of the layers, "
      "after the operands peak")
@@ -168,6 +181,7 @@ def check_lens(data):
     ours = f"'{case}': answer first top-1 at layer {first} of {n} ({first/n:.2f}; paper 22/32 = 0.69)"
     return ours, 'reproduced' if first >= 2 * n / 3 else 'partly'
 
+# %% ../nbs/13_report.ipynb #db6bfa6a
 def check_op_overlap(data):
     "reproduced if + and - share the most top-10 heads of any pair of operations"
     t = _t(data, 'locate_op_overlap.csv')
@@ -191,6 +205,7 @@ def check_transfer(data):
     key, rnd = v.key_rel_drop.mean(), v.random_rel_drop.mean()
     return ours, 'reproduced' if key <= -.3 and key < rnd else 'partly' if key < rnd - .05 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #511403ed
 def check_control(data):
     "reproduced if the general-ability sets change by less than 10% (relative) on average under the key-head knockout"
     t = _t(data, 'transfer_drops.csv')
@@ -202,6 +217,7 @@ def check_control(data):
             f"(n={int(g.n.min())}-{int(g.n.max())} each)")
     return ours, 'reproduced' if abs(g.key_rel_drop.mean()) < .1 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #12a37da9
 def check_gsm8k_overlap(data):
     "reproduced if >= 5 of the top-10 heads found on GSM8K prompts are arithmetic key heads; partly if >= 2"
     t = _t(data, 'gsm8k_overlap.csv')
@@ -209,6 +225,7 @@ def check_gsm8k_overlap(data):
     ours = f"{int(r.shared)} of top-10 shared (n={int(r.n_gsm8k)} GSM8K prompts)"
     return ours, 'reproduced' if r.shared >= 5 else 'partly' if r.shared >= 2 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #520d8f2b
 def check_speed(data):
     ("reproduced if Precise SFT's step is >= 3x faster than full SFT at the same batch (benchmarks/sft.json, "
      "tabulated in benchmarks.csv)")
@@ -217,6 +234,7 @@ def check_speed(data):
     ours = f"full / precise step time {r.value:.2f}x"
     return ours, 'reproduced' if r.value >= 3 else 'partly' if r.value > 1 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #6b698165
 def check_sft(data):
     ("reproduced if Precise SFT raises arithmetic accuracy at least as much as full SFT while general accuracy moves "
      "< 2 points; the stage's budget (steps) is stated")
@@ -230,7 +248,7 @@ def check_sft(data):
     ok = p.delta_arith_acc > 0 and p.delta_arith_acc >= f.delta_arith_acc and abs(p.delta_general_acc_mean) < .02
     return ours, 'reproduced' if ok else 'not on this model'
 
-
+# %% ../nbs/13_report.ipynb #05ceb507
 def check_lrp(data):
     ("holds if LRP and activation patching (same pairs) rank components alike: Spearman of |score| >= 0.5 and top-10 "
      "Jaccard >= 0.3; partly if Spearman >= 0.3")
@@ -241,6 +259,7 @@ def check_lrp(data):
     ours = f"Spearman |score| {rho:.2f}, top-10 Jaccard {jac:.2f} ({int(t.n.iloc[0])} components, n={n} pairs)"
     return ours, 'holds' if rho >= .5 and jac >= .3 else 'partly' if rho >= .3 else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #90537703
 def check_faithfulness(data):
     ("holds if the top 5% of components of some ranking (path or activation patching) recover >= 80% of the model's "
      "logit difference (MIB faithfulness f); partly if >= 50%")
@@ -260,10 +279,12 @@ def _select(data:Path, a:str, b:str, group:str='arith')->pd.Series:
     t = _t(data, 'sft_select_contrasts.csv')
     return t[(t.a == a) & (t.b == b) & (t.group == group)].iloc[0]
 
+# %% ../nbs/13_report.ipynb #fc3e948b
 def _pts(row:pd.Series)->str:
     "A paired difference in points with its interval, '+4.5 [+2.0, +7.0] (n=400)'"
     return f"{100*row['diff']:+.1f} [{100*row.lo:+.1f}, {100*row.hi:+.1f}] (n={int(row.n)})"
 
+# %% ../nbs/13_report.ipynb #ea58fc88
 def check_select_gain(data):
     "reproduced if Precise SFT of the paper's heads (path rule) raises held-out arithmetic (interval above 0)"
     rows = {g: _select(data, 'path', 'base', g) for g in ('arith', 'arith-forced', 'variants')}
@@ -273,6 +294,7 @@ def check_select_gain(data):
             f"variants {_pts(rows['variants'])}")
     return ours, 'reproduced' if rows['arith'].lo > 0 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #7b264542
 def check_select_vs_full(data):
     ("reproduced if the path heads beat full SFT on held-out arithmetic (interval above 0); partly if they cannot be "
      "told apart")
@@ -280,6 +302,7 @@ def check_select_vs_full(data):
     ours = f"path - full {_pts(row)} pts (full vs base {_pts(full)})"
     return ours, 'reproduced' if row.lo > 0 else 'partly' if row.hi >= 0 else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #63663e72
 def blind_sets(data:Path)->list[str]:
     "General sets whose base accuracy is within its 95% Wilson interval of chance: they cannot show harm"
     from arith_interp.evaluation import wilson
@@ -287,6 +310,7 @@ def blind_sets(data:Path)->list[str]:
     chance = load_json(Path(data)/'sft_select.meta.json')['chance']
     return [r.set for r in t.itertuples() if wilson(round(r.base_acc * r.n), r.n)[0] <= chance[r.set]]
 
+# %% ../nbs/13_report.ipynb #c44284e7
 def check_select_general(data):
     ("reproduced if the path heads keep ARC-Easy (interval's low end > -2 points) while full SFT loses more; partly "
      "if both keep it")
@@ -299,6 +323,7 @@ def check_select_general(data):
     harms_full = full['diff'] < path['diff'] and full.lo <= -0.02
     return ours, 'reproduced' if keeps and harms_full else 'partly' if keeps else 'not on this model'
 
+# %% ../nbs/13_report.ipynb #3b51d697
 def check_select_rule(data):
     ("The pre-stated rule: holds if path beats the random draws' mean (interval above 0) and path - LoRA's low end > "
      "-3 points; does not hold if path - random's high end < +3 points; else inconclusive")
@@ -307,12 +332,14 @@ def check_select_rule(data):
     ours = f"path - random mean {_pts(pd.Series(d['path_random']))}; path - LoRA {_pts(pd.Series(d['path_lora']))}"
     return ours, {'holds': 'holds', 'does not hold': 'does not hold'}.get(d['verdict'], 'inconclusive')
 
+# %% ../nbs/13_report.ipynb #5ac4b9d8
 def check_select_best(data):
     "holds if a rule other than path beats the random draws' mean on held-out arithmetic (interval above 0)"
     rows = {r: _select(data, r, 'random') for r in ('act', 'grad', 'random-layers')}
     ours = '; '.join(f"{r} - random {_pts(row)}" for r, row in rows.items())
     return ours, 'holds' if any(row.lo > 0 for row in rows.values()) else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #5e0ddced
 def check_select_graft(data):
     ("holds if grafting only the path heads' slices of full SFT onto the base model carries at least half of full "
      "SFT's arithmetic gain")
@@ -387,6 +414,7 @@ def check_circuit_80(data):
             f"CPR {s.cpr:.2f}, CMD {s.cmd:.2f} (n={int(s.n_pairs_faithfulness)} pairs)")
     return ours, 'holds' if s.fraction80 <= .05 else 'partly' if s.fraction80 <= .2 else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #6fca7a91
 def check_circuit_vs_nodes(data):
     "holds if the edge circuit beats the node circuit with as many edges (MIB f) at every size tried; partly if at some"
     t = _t(data, 'circuit_node_vs_edge.csv')
@@ -413,6 +441,7 @@ def check_neuron_atp(data):
             f"({int(t.n_neurons.iloc[0])} neurons, n={int(t.n_pairs.iloc[0])} pairs)")
     return ours, 'holds' if rho >= .7 and top20 >= .5 else 'partly' if rho >= .4 else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #30c578a0
 def check_neuron_sparsity(data):
     ("holds if top k <= 10% AtP neurons per key MLP layer keep >= 90% of clean accuracy, beating random; partly: k "
      "<= 50%")
@@ -428,6 +457,7 @@ def check_neuron_sparsity(data):
     better = atp.loc[k] > rnd.loc[k]
     return ours, 'holds' if k <= .1 * d_mlp and better else 'partly' if k <= .5 * d_mlp else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #e050072c
 def check_neuron_patterns(data):
     "holds if half of the strongest neurons fit a range, modulus or result-digit pattern (eta2 >= .3); partly: 1/4"
     t = _t(data, 'neurons_patterns.csv')
@@ -438,6 +468,7 @@ def check_neuron_patterns(data):
     ours = f"{fit} of {len(t)} (operation, neuron) pairs fit a pattern ({counts}; grid {grid})"
     return ours, 'holds' if share >= .5 else 'partly' if share >= .25 else 'does not hold'
 
+# %% ../nbs/13_report.ipynb #e0f4eb5c
 def check_cf_types(data):
     ("holds if a key MLP carries the result (|result-fixed| < |operand|/4), MLPs' median |ratio| < heads'; partly: "
      "any does")
