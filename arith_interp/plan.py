@@ -30,6 +30,7 @@ def model_config(name:str): # 'tiny[-arch]', an embedded name, a shape model, a 
         raise ValueError(f"cannot read the config of model {name!r} ({str(error).splitlines()[0]}); a gated Hub model "
                          "needs `hf auth login`; `--model llama2-7b-shape` plans Llama-2-7B's shape offline") from None
 
+# %% ../nbs/15_plan.ipynb #b4ff8fc6
 def config_sizes(config)->dict:
     "The sizes `sft.llama_params` takes, read from an HF `config`"
     heads = config.num_attention_heads
@@ -52,6 +53,7 @@ def forward_bytes(s:dict, # sizes (`config_sizes`)
     cache = 2 * s['n_layers'] * tokens * s['n_kv_heads'] * s['d_head'] * width * cache
     return layer + scores + cache + rows * s['vocab'] * 4 * 2
 
+# %% ../nbs/15_plan.ipynb #cdcfa5d9
 def backward_bytes(s:dict, # sizes (`config_sizes`)
                    rows:int, # sequences in the batch
                    seq:int, # tokens per sequence
@@ -73,6 +75,7 @@ def lora_per_rank(s:dict)->int:
     q, kv = s['n_heads'] * s['d_head'], s['n_kv_heads'] * s['d_head']
     return s['n_layers'] * ((s['d_model'] + q) * 2 + (s['d_model'] + kv) * 2)
 
+# %% ../nbs/15_plan.ipynb #51fa9b7f
 def trained_params(s:dict, method:str, heads:int=10)->int:
     "Trainable parameters of `method` with a Precise budget of `heads` heads"
     check_choice('method', method, TRAIN_METHODS)
@@ -81,6 +84,7 @@ def trained_params(s:dict, method:str, heads:int=10)->int:
     if method == 'lora': return max(1, round(budget / lora_per_rank(s))) * lora_per_rank(s)
     return budget
 
+# %% ../nbs/15_plan.ipynb #642a4fa2
 def states_gb(s:dict, # sizes
               method:str|None, # a `TRAIN_METHODS` entry, None: inference (weights only)
               heads:int=10, # the Precise budget in heads
@@ -106,6 +110,7 @@ def _sft_runs(b:Budget)->dict:
     runs = {'precise': 1 + len(b.sft_heads)}
     return runs | ({'random': b.sft_seeds, 'lora': 1, 'full': 1} if b.sft_seeds else {})
 
+# %% ../nbs/15_plan.ipynb #72b8f641
 def stage_parts(b:Budget, # the budget
                 s:dict, # sizes (`config_sizes`)
                )->list[dict]:
@@ -140,9 +145,11 @@ def _one_layer(config):
     if getattr(one, 'layer_types', None): one.layer_types = one.layer_types[:1]
     return one
 
+# %% ../nbs/15_plan.ipynb #5c74f2f1
 def _sync(device:torch.device):
     if device.type == 'cuda': torch.cuda.synchronize(device)
 
+# %% ../nbs/15_plan.ipynb #5ecd2d0b
 def measure_rate(config, # the model's HF config
                  device:str|None=None, # None: the best available
                  dtype=None, # None: float32 on CPU, bfloat16 on accelerators
@@ -174,6 +181,7 @@ def _part_memory(s:dict, p:dict, width:int, heads:int)->dict:
     return dict(weights_gb=st['weights'], activations_gb=act, gradients_gb=st['gradients'],
                 optimizer_gb=st['optimizer'], peak_gb=st['total'] + act)
 
+# %% ../nbs/15_plan.ipynb #7996131a
 def study_plan(name:str, # the model, as `models.load` names it
                budget:Budget|str='default', # a budget or its name
                device:str|None=None, # None: the best available
@@ -192,6 +200,7 @@ def study_plan(name:str, # the model, as `models.load` names it
             for p in stage_parts(budget, s)]
     return pd.DataFrame(rows).assign(model=name, budget=budget.name, device=str(device), dtype_bytes=width, rate=rate)
 
+# %% ../nbs/15_plan.ipynb #f5458d95
 def stage_summary(plan:pd.DataFrame)->pd.DataFrame:
     "One row per stage: its peak memory (GB, and the part that sets it) and its estimated seconds"
     peak = plan.loc[plan.groupby('stage', sort=False).peak_gb.idxmax(), ['stage', 'part', 'peak_gb']]
@@ -205,9 +214,11 @@ def needs_plan(name:str, budget:str, seconds:float)->bool:
     local = is_tiny(name) or name in EMBEDDED
     return budget == 'full' or not local or seconds > LONG_RUN_S
 
+# %% ../nbs/15_plan.ipynb #b897af55
 class PlanError(ValueError):
     "The plan's peak memory exceeds the device's free memory"
 
+# %% ../nbs/15_plan.ipynb #df65bef3
 def check_plan(plan:pd.DataFrame, # `study_plan`
                free:float|None, # free memory of the device (GB); None: unknown (no check)
                ignore:bool=False, # go on anyway
