@@ -30,6 +30,7 @@ def locator(method:str):
     mod, fn = LOCATORS[check_choice('method', method, list(LOCATORS))].split(':')
     return getattr(importlib.import_module(mod), fn)
 
+# %% ../nbs/07_ranking.ipynb #9cb1c654
 def locate(model, batch, method:str='path', metric:str='logit', remote=None, **kw)->pd.DataFrame:
     "Ranking table of `method` on `batch` (see `LOCATORS`)"
     return locator(method)(model, batch, metric=metric, remote=remote, **kw)
@@ -53,6 +54,7 @@ def check_ranking(tab:pd.DataFrame, # a table that should be a ranking
         raise ValueError(f"{what}: {len(bad)} score(s) are NaN, infinite or not numbers, in rows of {rows}")
     return tab
 
+# %% ../nbs/07_ranking.ipynb #4b57ff9d
 def _names(values, n:int=5)->str:
     "Up to `n` distinct values, comma-separated, with a count of the rest"
     vals = list(dict.fromkeys(map(str, values)))
@@ -76,6 +78,7 @@ def _pick_block(tab:pd.DataFrame, col:str, chosen, what:str)->pd.DataFrame:
     if str(chosen) not in values: raise ValueError(f"{col}={chosen!r} is not in {what}; it has: {', '.join(values)}")
     return tab[tab[col].astype(str) == str(chosen)]
 
+# %% ../nbs/07_ranking.ipynb #1f92d8d7
 def ranking_block(tab:pd.DataFrame|str|Path, # ranking table, or the path of its CSV
                   op:str|None=None, # operation block ('+', '-', '*', '/', 'all'); None: the only one, else 'all'
                   method:str|None=None, # method block, where the table has several
@@ -108,6 +111,7 @@ def key_components(tab:pd.DataFrame, threshold:float=-0.05)->pd.DataFrame:
     "Rows scoring below `threshold` (the paper: −5% relative logit change), most negative first"
     return tab[tab.score < threshold].sort_values('score')
 
+# %% ../nbs/07_ranking.ipynb #3081f629
 def top_k(tab:pd.DataFrame, # ranking table (columns component, kind, score)
           k:int=10, # how many
           kinds=('head', 'mlp'), # kinds to keep ('head', 'mlp' or both)
@@ -120,6 +124,7 @@ def top_k(tab:pd.DataFrame, # ranking table (columns component, kind, score)
     s = -d.score.abs() if absolute else d.score
     return d.loc[s.sort_values(kind='stable').index[:k], 'component'].tolist()
 
+# %% ../nbs/07_ranking.ipynb #7e36e772
 def locate_by_op(model, batch, method:str='path', metric:str='logit', remote=None, **kw)->pd.DataFrame:
     "One ranking per operation of `batch.records` (column `op` added), each on that operation's pairs"
     ops = [r['op'] for r in batch.records]
@@ -128,11 +133,13 @@ def locate_by_op(model, batch, method:str='path', metric:str='logit', remote=Non
         return locate(model, batch[rows], method, metric, remote, **kw).assign(op=op)
     return pd.concat([ranking(op) for op in sorted(set(ops))], ignore_index=True)
 
+# %% ../nbs/07_ranking.ipynb #d4bb1ff0
 def jaccard(a, b)->float:
     "|a ∩ b| / |a ∪ b| (1.0 for two empty sets)"
     a, b = set(a), set(b)
     return len(a & b) / len(a | b) if a | b else 1.0
 
+# %% ../nbs/07_ranking.ipynb #fef0c570
 def op_overlap(tab, # a `locate_by_op` table (column `op`), or a dict name -> ranking table
                k:int=10, kinds=('head',), absolute:bool=False)->pd.DataFrame:
     "Tidy pairwise overlap of the top-`k` of each operation (or named ranking): a, b, k, shared, jaccard, common"
@@ -159,6 +166,7 @@ def random_like(comps:list, # the components to match (names)
         out.append(sorted(c.name for c in draw))
     return out
 
+# %% ../nbs/07_ranking.ipynb #87828b25
 def knockout_topk_vs_random(model, # nnsight model
                             batch, # PairBatch (its clean prompts are scored)
                             tab:pd.DataFrame, # ranking table
@@ -197,19 +205,23 @@ def _spearman(a:pd.Series, b:pd.Series)->float:
     "Spearman rank correlation (Pearson correlation of average ranks)"
     return float(np.corrcoef(a.rank(), b.rank())[0, 1]) if len(a) > 1 else float('nan')
 
+# %% ../nbs/07_ranking.ipynb #91687af0
 def _pearson(a:pd.Series, b:pd.Series)->float:
     return float(np.corrcoef(a, b)[0, 1]) if len(a) > 1 else float('nan')
 
+# %% ../nbs/07_ranking.ipynb #05330715
 def paired_scores(a:pd.DataFrame, b:pd.DataFrame)->pd.DataFrame:
     "One row per shared component: kind, layer, head, both scores (`score_a`, `score_b`) and both methods"
     m = a.merge(b[['component', 'score', 'method']], on='component', suffixes=('_a', '_b'))
     return m[['component', 'layer', 'head', 'kind', 'method_a', 'method_b', 'score_a', 'score_b']]
 
+# %% ../nbs/07_ranking.ipynb #af8a1a05
 def _jaccard_k(q:pd.DataFrame, k:int, absolute:bool)->float:
     "Top-`k` Jaccard of the paired columns score_a, score_b"
     ta, tb = [top_k(q.rename(columns={c: 'score'}), k, ('head', 'mlp'), absolute) for c in ('score_a', 'score_b')]
     return jaccard(ta, tb)
 
+# %% ../nbs/07_ranking.ipynb #b81d5c80
 def agreement(a:pd.DataFrame, # ranking table
               b:pd.DataFrame, # another ranking table
               ks=(5, 10, 20), # top-k sizes for the Jaccard overlap
