@@ -78,6 +78,7 @@ class Arch:
     unembed: str = 'lm_head'             # rows = vocabulary
     embed: str = 'model.embed_tokens'
 
+# %% ../nbs/02_sites.ipynb #eb50ab07
 ARCHS = {'llama': Arch(), 'mistral': Arch(), 'qwen2': Arch(), 'qwen3': Arch(), 'olmo2': Arch()}
 
 def arch(model)->Arch:
@@ -123,24 +124,26 @@ def check_component(component:Component, sizes:Spec)->Component:
                          f"neurons are 0..{sizes.d_mlp-1}")
     return component
 
+# %% ../nbs/02_sites.ipynb #8bfbec3c
 def neurons(sizes:Spec, layers=None)->list[Component]:
     "Every neuron of `layers` (default all), in forward order"
     layers = range(sizes.n_layers) if layers is None else layers
     return [Component(l, neuron=i) for l in layers for i in range(sizes.d_mlp)]
 
+# %% ../nbs/02_sites.ipynb #0a894523
 def components(sizes:Spec, kinds=('head', 'mlp'))->list[Component]:
     "Every head, MLP and/or neuron of a model of sizes `sizes`, in forward order"
     return sorted([Component(l, h) for l in range(sizes.n_layers) for h in range(sizes.n_heads) if 'head' in kinds] +
                   [Component(l) for l in range(sizes.n_layers) if 'mlp' in kinds] +
                   (neurons(sizes) if 'neuron' in kinds else []))
 
+# %% ../nbs/02_sites.ipynb #b4689dd5
 def parse_components(names, sizes:Spec|None=None)->list[Component]:
     "Components from 'a1.h2,m3,m3.n7' or a list of names/Components, checked against `sizes` if given"
     if isinstance(names, str):
         names = [n for n in names.split(',') if n.strip()]
     cs = [n if isinstance(n, Component) else Component.parse(n) for n in names]
     return [check_component(c, sizes) for c in cs] if sizes else cs
-
 
 # %% ../nbs/02_sites.ipynb #5708b443
 def module(model, path:str):
@@ -150,26 +153,44 @@ def module(model, path:str):
         m = m[int(part)] if part.isdigit() else getattr(m, part)
     return m
 
+# %% ../nbs/02_sites.ipynb #27a74574
 def block_site(model, layer:int):
     return module(model, f'{arch(model).layers}.{layer}')
+
+# %% ../nbs/02_sites.ipynb #01755c9c
 def head_site(model, layer:int):
     return module(block_site(model, layer), arch(model).o)
+
+# %% ../nbs/02_sites.ipynb #3ecfcbff
 def mlp_site(model, layer:int):
     return module(block_site(model, layer), arch(model).mlp)
+
+# %% ../nbs/02_sites.ipynb #0c3b062f
 def neuron_site(model, layer:int):
     "The module whose INPUT holds layer `layer`'s neuron activations `[B,T,d_mlp]` (down_proj)"
     return module(block_site(model, layer), arch(model).neuron_out)
+
+# %% ../nbs/02_sites.ipynb #5f764e5b
 def mlp_in_site(model, layer:int):
     return module(block_site(model, layer), arch(model).mlp_in)
+
+# %% ../nbs/02_sites.ipynb #b437a7d8
 def attn_site(model, layer:int):
     return module(block_site(model, layer), arch(model).attn)
+
+# %% ../nbs/02_sites.ipynb #b8148d0f
 def norm_site(model):
     return module(model, arch(model).norm)
+
+# %% ../nbs/02_sites.ipynb #fe54697e
 def unembed_site(model):
     return module(model, arch(model).unembed)
+
+# %% ../nbs/02_sites.ipynb #a43ca78f
 def embed_site(model):
     return module(model, arch(model).embed)
 
+# %% ../nbs/02_sites.ipynb #e0073e56
 def hidden(x)->torch.Tensor:
     "The hidden state of a block output: a tensor in transformers 5, the first element of a tuple before"
     return x[0] if isinstance(x, tuple) else x
@@ -179,10 +200,12 @@ def split_heads(z:torch.Tensor, sizes:Spec)->torch.Tensor:
     "View `[..., H*d_head]` as `[..., H, d_head]`"
     return z.view(*z.shape[:-1], sizes.n_heads, sizes.d_head)
 
+# %% ../nbs/02_sites.ipynb #baf03294
 def head_slice(sizes:Spec, head:int)->slice:
     "Columns of the `o_proj` input (rows of `q_proj`) that belong to query head `head`"
     return slice(head*sizes.d_head, (head+1)*sizes.d_head)
 
+# %% ../nbs/02_sites.ipynb #bce0f38e
 def head_writes(model, layer:int, z:torch.Tensor)->torch.Tensor:
     "Residual-stream write of each head: `z [..., H*d_head]` -> `[..., H, d_model]` (bias excluded)"
     s, W = spec(model), hf_module(head_site(hf_module(model), layer)).weight   # [d_model, H*d_head]
@@ -197,6 +220,7 @@ def _neuron_slices(model, component:Component)->list[tuple[str, int, slice]]:
     biases = [(n.replace('.weight', '.bias'), 0, sl) for n, _, sl in rows if n.replace('.weight', '.bias') in names]
     return rows + [(f'{pre}{a.neuron_out}.weight', 1, slice(i, i + 1))] + biases
 
+# %% ../nbs/02_sites.ipynb #ff5b8f51
 def param_slices(model, component:Component, kv:str='shared')->list[tuple[str, int|None, slice]]:
     "`(parameter name, dim, slice)` triples of component `component`; dim None means the whole tensor"
     check_choice('kv', kv, ['shared', 'none'])
@@ -215,13 +239,13 @@ def param_slices(model, component:Component, kv:str='shared')->list[tuple[str, i
     return out + [(n.replace('.weight', '.bias'), 0, sl) for n, d, sl in out if d == 0 and n.replace('.weight',
                                                                                                      '.bias') in names]
 
-
 # %% ../nbs/02_sites.ipynb #8d6afb63
 def to_logits(model, resid:torch.Tensor)->torch.Tensor:
     "Logits from residual stream `resid [..., d_model]`: final norm, then unembedding"
     hf = hf_module(model)
     return hf_module(unembed_site(hf))(hf_module(norm_site(hf))(resid))
 
+# %% ../nbs/02_sites.ipynb #7c282709
 def unembed_rows(model, ids)->torch.Tensor:
     "Rows of the unembedding matrix for token `ids`: `[len(ids), d_model]`"
     return hf_module(unembed_site(hf_module(model))).weight[torch.as_tensor(ids)]
