@@ -47,6 +47,7 @@ def neuron_table(model, # the model (its name is recorded)
     table = score_table(model, neurons, scores, method, metric, n_pairs, seed)
     return table.assign(neuron=[c.neuron for c in neurons])
 
+# %% ../nbs/06b_neurons.ipynb #feaf711b
 def _neurons(model, neurons=None, layers=None)->list:
     "The requested neurons (names or Components; default every neuron of `layers`, default all layers), checked"
     s = spec(model)
@@ -55,12 +56,12 @@ def _neurons(model, neurons=None, layers=None)->list:
     if wrong: raise ValueError(f"neurons: {wrong[:3]} are not neurons; expected names like 'm3.n17'")
     return out
 
+# %% ../nbs/06b_neurons.ipynb #ccf787a5
 def neurons_of(s:Spec, layers=None)->list:
     "Every neuron of `layers` (a list, 'a,b' or None for all), checked"
     if isinstance(layers, str): layers = [int(x) for x in layers.split(',') if x.strip()]
     for layer in layers or []: check_component(Component(layer), s)
     return neurons(s, layers)
-
 
 # %% ../nbs/06b_neurons.ipynb #b78f262c
 def _neuron_gradients(model, batch, corrupt_stats:torch.Tensor, metric:str)->list:
@@ -223,6 +224,7 @@ def neuron_directions(model, neurons:list)->torch.Tensor:
         with torch.no_grad(): out.append(hf_module(neuron_site(hf, c.layer))(eye)[0])
     return torch.stack(out)
 
+# %% ../nbs/06b_neurons.ipynb #627c4930
 def neuron_logit_lens(model, # the model (an nnsight model or a bare HF one)
                       neurons, # names or Components
                       k:int=10, # tokens per neuron and direction
@@ -241,7 +243,6 @@ def neuron_logit_lens(model, # the model (an nnsight model or a bare HF one)
                           token=model.tokenizer.decode([int(i)]), logit=float(sign * v))
                      for r, (v, i) in enumerate(zip(vals, ids))]
     return pd.DataFrame(rows)
-
 
 # %% ../nbs/06b_neurons.ipynb #f7401d39
 def _grid_acts(model, comps:list, ids:torch.Tensor, mask:torch.Tensor, batch_size:int, remote)->torch.Tensor:
@@ -288,6 +289,7 @@ def _eta2(values:np.ndarray, groups:np.ndarray)->float:
     means = frame.groupby('g').v.transform('mean').to_numpy()
     return float(((means - values.mean()) ** 2).sum() / total)
 
+# %% ../nbs/06b_neurons.ipynb #1b368d77
 def _groupings(op:str, a:np.ndarray, b:np.ndarray)->dict:
     "name -> (family, groups, valid rows) of the candidate groupings an operand grid can support"
     with np.errstate(divide='ignore', invalid='ignore'):
@@ -298,7 +300,6 @@ def _groupings(op:str, a:np.ndarray, b:np.ndarray)->dict:
     out = {f'{x}//10': ('range', v // 10, m) for x, v, m in sources if n_values >= 20}
     out |= {f'{x}%{k}': ('modulus', v % k, m) for x, v, m in sources for k in (2, 3, 4, 5) if n_values >= 4 * k}
     return out | ({'result%10': ('result-digit', r % 10, ok)} if n_values >= 20 else {})
-
 
 # %% ../nbs/06b_neurons.ipynb #d3881c1b
 def neuron_patterns(grid:pd.DataFrame, # `operand_grid` rows (a, b, component, activation) of one operation
