@@ -36,20 +36,19 @@ def refresh(path:pathlib.Path)->list[int]:
     "Re-run `path`'s cells that are not slow, store their outputs, keep the rest; the indices of cells that kept theirs"
     from execnb.nbio import read_nb, nb2dict, write_nb
     from execnb.shell import CaptureShell
-    from nbdev.clean import clean_nb
     from arith_interp.core import wide_tables
-    from arith_interp.reproduce import cell_flags, stable_outputs, show_figures_once, tqdm_to_terminal, _EXPORT_CALL
+    from arith_interp.compat import tqdm_default_file
+    from arith_interp.reproduce import skips_cell, stable_outputs, show_figures_once, clean_like_nbdev
     stored = json.loads(path.read_text())['cells']
     nb = read_nb(path)
-    runs = [c.cell_type == 'code' and c.source.strip() and 'slow' not in cell_flags(c) and not _EXPORT_CALL.search(c.source)
-            for c in nb.cells]
-    tqdm_to_terminal()
+    runs = [not skips_cell(c, skip=('slow',)) for c in nb.cells]
+    tqdm_default_file()
     shell = CaptureShell(mpl_format='png')
     show_figures_once(shell)
     wide_tables()
     os.chdir(path.parent)
     shell.run_all(nb, exc_stop=False, preproc=lambda c: not runs[c.idx_])
-    d, kept = nb2dict(nb), []
+    d, kept = clean_like_nbdev(nb2dict(nb)), []
     for i, (c, old) in enumerate(zip(d['cells'], stored)):
         if c['cell_type'] != 'code': continue
         failed = any(o.get('output_type') == 'error' for o in c.get('outputs', []))
@@ -57,8 +56,7 @@ def refresh(path:pathlib.Path)->list[int]:
         else:
             c['outputs'] = relative_outputs(old)
             kept.append(i)
-    clean_nb(d, clear_all=False, clean_ids=True)
-    write_nb(d, path)
+    write_nb(clean_like_nbdev(d), path)
     return kept
 
 def main(argv=None)->int:
