@@ -14,15 +14,16 @@ from .models import hf_module, default_remote, model_name
 from .sites import *
 from .data import positions
 from .patching import (METRICS, logit_stats, metric_value, metric_score, fwd_kw, linear_rows, _rotate_half,
-                                   traced_read,
+                                   traced_read, pick_backend,
                                    _readout)
 
 # %% auto #0
-__all__ = ['CHANNELS', 'EDGE_METHODS', 'IG_KINDS', 'MIB_FRACTIONS', 'Graph', 'graph_of', 'sender_names', 'receiver_names',
-           'n_inputs', 'real_edges', 'edge_frame', 'parse_receivers', 'receiver_indices', 'NodeCache', 'node_cache',
-           'sender_outputs', 'sender_deltas', 'edge_table', 'rope_and_mask', 'Receivers', 'plain_forward',
-           'edge_patching', 'edge_attribution', 'nodes_in_graph', 'prune', 'top_n', 'greedy', 'node_circuit',
-           'circuit_stats', 'faithfulness', 'cpr_cmd', 'mib_curve', 'graph_dict', 'write_graph', 'read_graph']
+__all__ = ['CHANNELS', 'EDGE_BACKENDS', 'EDGE_METHODS', 'IG_KINDS', 'MIB_FRACTIONS', 'Graph', 'graph_of', 'sender_names',
+           'receiver_names', 'n_inputs', 'real_edges', 'edge_frame', 'parse_receivers', 'receiver_indices', 'NodeCache',
+           'node_cache', 'sender_outputs', 'sender_deltas', 'edge_table', 'rope_and_mask', 'Receivers', 'plain_forward',
+           'edge_backend', 'edge_patching', 'edge_attribution', 'nodes_in_graph', 'prune', 'top_n', 'greedy',
+           'node_circuit', 'circuit_stats', 'faithfulness', 'cpr_cmd', 'mib_curve', 'graph_dict', 'write_graph',
+           'read_graph']
 
 # %% ../nbs/06a_edges.ipynb #df56bd2d
 CHANNELS = ('q', 'k', 'v')
@@ -431,6 +432,18 @@ def _exact_local(model, batch, g:Graph, receivers:list[int], metric:str, per:int
         out[r] = metric_score(metric, torch.cat(stats), clean_stats, cf_stats)
     return out
 
+# %% ../nbs/06a_edges.ipynb #aa1c5ef4
+EDGE_BACKENDS = ('torch', 'nnsight')
+
+def edge_backend(model, # nnsight model
+                 backend:str|None=None, # 'torch' or 'nnsight' (`EDGE_BACKENDS`); None: 'torch' where it applies
+                 remote=False, # False, 'local' or True (as `default_remote` returns it)
+                )->str:
+    "`patching.pick_backend` for edges: plain torch from the receiver's layer on, or nnsight traces (local or NDIF)"
+    check_choice('backend', backend or 'torch', EDGE_BACKENDS)
+    chosen = pick_backend(model, backend, remote)
+    return 'nnsight' if chosen == 'kv' else chosen
+
 # %% ../nbs/06a_edges.ipynb #1dd0a329
 def edge_patching(model, # nnsight model
                   batch, # PairBatch
@@ -438,7 +451,7 @@ def edge_patching(model, # nnsight model
                   metric:str='logit_diff', # 'logit', 'logit_diff' or 'prob'
                   remote=None, # False, 'local' or True; None: the model's default
                   rows:int|None=None, # rows per forward (edges per forward = rows // B); None: one forward per receiver
-                  fast:bool|None=None, # plain torch from the receiver's layer on (local only); None: when local
+                  backend:str|None=None, # 'torch' (plain torch from the receiver's layer on, local) or 'nnsight'
                   seed:int=0, # recorded in the table
                   return_graph:bool=False, # also return the `Graph` holding the scores
                  ):
@@ -447,11 +460,9 @@ def edge_patching(model, # nnsight model
     g = graph_of(model)
     idx = receiver_indices(g, receivers)
     remote = default_remote(model, remote)
-    fast = remote is False if fast is None else fast
-    if fast and remote is not False:
-        raise ValueError("fast=True (plain torch) runs locally only; use remote=False or fast=False")
+    backend = edge_backend(model, backend, remote)
     per = None if rows is None else max(1, rows // len(batch))
-    if fast:
+    if backend == 'torch':
         scores = _exact_local(model, batch, g, idx, metric, per)
     else:
         with torch.no_grad(), model.session(remote=remote):
@@ -744,14 +755,11 @@ def circuit_stats(model, # nnsight model
                   circuits:list, # Graphs whose `in_graph` are the circuits
                   batch_size:int=8, # pairs per forward (local fast path)
                   remote=None, # False, 'local' or True; None: the model's default
-                  fast:bool|None=None, # plain torch (local only); None: when local
+                  backend:str|None=None, # 'torch' (plain torch, local) or 'nnsight'; None: 'torch' where it applies
                  )->torch.Tensor:
     "Stats `[C, B, 3]` of the clean prompts with every edge outside circuit c counterfactual"
     remote = default_remote(model, remote)
-    fast = remote is False if fast is None else fast
-    if fast and remote is not False:
-        raise ValueError("fast=True (plain torch) runs locally only; use remote=False or fast=False")
-    if not fast:
+    if edge_backend(model, backend, remote) == 'nnsight':
         return _circuit_stats_traced(model, batch, circuits, remote)
     g = graph_of(model)
     out = []
@@ -772,13 +780,13 @@ def faithfulness(model, # nnsight model (local)
                  metric:str='logit_diff', # 'logit', 'logit_diff' or 'prob'
                  batch_size:int=8, # pairs per forward (local fast path)
                  remote=None, # False, 'local' or True; None: the model's default
-                 fast:bool|None=None, # plain torch (local only); None: when local
+                 backend:str|None=None, # 'torch' (plain torch, local) or 'nnsight'; None: 'torch' where it applies
                 )->pd.DataFrame:
     "One row per circuit: edges, nodes, metric value m and faithfulness f = (m − m(∅)) / (m(full) − m(∅))"
     check_choice('metric', metric, METRICS)
     g = graph_of(model)
     ends = [Graph(**g.cfg, in_graph=real_edges(g)), Graph(**g.cfg)]
-    stats = circuit_stats(model, batch, ends + list(circuits), batch_size, remote, fast)
+    stats = circuit_stats(model, batch, ends + list(circuits), batch_size, remote, backend)
     values = metric_value(metric, stats, stats[0], stats[1]).tolist()
     full, empty = values[:2]
     return pd.DataFrame([dict(edges=int(c.in_graph.sum()), nodes=int(nodes_in_graph(c).sum()), m=v,

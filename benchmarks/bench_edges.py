@@ -76,11 +76,11 @@ def main(argv=None):
     sub = into.iloc[sorted(random.Random(a.seed).sample(range(len(into)), min(a.naive_edges, len(into))))]
     E.edge_patching(m, b[:2], heads[:1], rows=a.rows)                  # warm-up (nnsight parses sources once)
     if not a.skip_traced:
-        E.edge_patching(m, b[:2], heads[:1], rows=a.rows, fast=False)
+        E.edge_patching(m, b[:2], heads[:1], rows=a.rows, backend='nnsight')
     naive_loop(m, b[:2], g, sub.iloc[:1])
 
     exact, t_exact = timed(E.edge_patching, m, b, heads, rows=a.rows)
-    traced, t_traced = (None, None) if a.skip_traced else timed(E.edge_patching, m, b, heads, rows=a.rows, fast=False)
+    traced, t_traced = (None, None) if a.skip_traced else timed(E.edge_patching, m, b, heads, rows=a.rows, backend='nnsight')
     _, t_eapig = timed(E.edge_attribution, m, b, 'eap-ig', steps=a.steps, batch_size=a.batch_size)
     naive, t_naive = timed(naive_loop, m, b, g, sub)
     per_edge = t_naive / len(sub)

@@ -84,15 +84,15 @@ def test_ungrouped_copy_is_the_same_model(setup):
 
 @pytest.mark.parametrize('receiver', ['a1.h2<q>', 'a1.h3<k>', 'a2.h0<v>', 'a2.h1<k>', 'm1', 'logits'])
 @pytest.mark.parametrize('metric', ['logit_diff', 'prob'])
-@pytest.mark.parametrize('fast', [True, False])
-def test_exact_matches_brute_force(setup, receiver, metric, fast):
+@pytest.mark.parametrize('backend', ['torch', 'nnsight'])
+def test_exact_matches_brute_force(setup, receiver, metric, backend):
     "Every edge into q, k (GQA, per query head), v, MLP and logit receivers: one batched forward (plain torch from the receiver's layer, or an nnsight trace) = one hooked forward per edge"
     m, b = setup
     hf = ungrouped(hf_module(m))
     clean, clean_logits = run_nodes(hf, b.clean, b.mask)
     corrupt, corrupt_logits = run_nodes(hf, b.corrupt, b.mask)
     cs, ks = (logit_stats(x, b.answer, b.corrupt_answer) for x in (clean_logits, corrupt_logits))
-    tab = E.edge_patching(m, b, receiver, metric=metric, fast=fast)
+    tab = E.edge_patching(m, b, receiver, metric=metric, backend=backend)
     assert len(tab) > 1
     for edge, sender, score in zip(tab.edge, tab.sender, tab.score):
         ref = metric_score(metric, brute_force(hf, b, sender, receiver, clean, corrupt), cs, ks)
@@ -193,7 +193,7 @@ def test_circuit_evaluation_traced_matches_plain(setup):
     _, scored = E.edge_attribution(m, b, 'eap', return_graph=True)
     circuits = [E.top_n(scored, n) for n in (5, 40, 200)] + [E.greedy(scored, 60), E.Graph(**g.cfg, in_graph=E.real_edges(g))]
     plain = E.circuit_stats(m, b, circuits, batch_size=4)
-    traced = E.circuit_stats(m, b, circuits, fast=False)
+    traced = E.circuit_stats(m, b, circuits, backend='nnsight')
     local = E.circuit_stats(m, b, circuits, remote='local')
     assert (plain - traced)[..., :2].abs().max() <= 1e-5 and (traced - local).abs().max() <= 1e-5
     fa = E.faithfulness(m, b, circuits[:2], remote='local')
