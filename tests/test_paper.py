@@ -9,6 +9,8 @@ STUDY_FIGURES = ['fig_sft_select', 'fig_sft_curves']   # from the published Prec
 STUDY = tuple(n.removesuffix('.gz').removesuffix('.csv') + '.meta.json' for n in
               ('sft_select.csv', 'sft_select_contrasts.csv', 'sft_select_components.csv', 'sft_select_predictions.csv.gz',
                'sft_select_lr.csv', 'sft_select_graft.csv', 'sft_select_curves.csv'))   # `arith-interp sft-study --publish`
+NEURON_STUDY = ('sft_neurons.meta.json', 'sft_neurons_contrasts.meta.json', 'sft_neurons_components.meta.json')
+# `arith-interp sft-study --unit neuron --publish`: the neuron-level arms, run after the head study on its settings
 STUDY_NOTEBOOKS = ('99c_fig_sft_select.ipynb', '99d_fig_sft_curves.ipynb')
 
 def published()->bool: return (PAPER/'data'/'sft_select.csv').exists()
@@ -25,7 +27,7 @@ def test_every_table_has_provenance():
 
 def test_one_model_one_seed_one_budget():
     "Tables written by the study's stages come from the same run settings (benchmarks.csv tabulates separately run benchmarks)"
-    stages = {n: m for n, m in metas().items() if n not in STUDY}
+    stages = {n: m for n, m in metas().items() if n not in STUDY + NEURON_STUDY}
     settings = {(m['model'], m['seed'], json.dumps(m.get('budget'), sort_keys=True)) for n, m in stages.items() if m.get('budget') is not None}
     assert len(settings) == 1, settings
     no_budget = [n for n, m in stages.items() if m.get('budget') is None and not is_reference(m)]
@@ -38,9 +40,12 @@ def test_the_published_sft_study():
         assert not study, f'part of the selection study is published: {sorted(study)}'
         return
     assert sorted(study) == sorted(STUDY), sorted(study)
-    stage_model = {(m['model'], m['seed']) for n, m in metas().items() if n not in STUDY and m.get('budget') is not None}
-    assert {(m['model'], m['seed']) for m in study.values()} == stage_model
-    assert {m['budget']['name'] for m in study.values()} == {'select-cpu'}
+    stage_model = {(m['model'], m['seed']) for n, m in metas().items()
+                   if n not in STUDY + NEURON_STUDY and m.get('budget') is not None}
+    neurons = {n: m for n, m in metas().items() if n in NEURON_STUDY}
+    assert not neurons or sorted(neurons) == sorted(NEURON_STUDY), sorted(neurons)
+    assert {(m['model'], m['seed']) for m in [*study.values(), *neurons.values()]} == stage_model
+    assert {m['budget']['name'] for m in [*study.values(), *neurons.values()]} == {'select-cpu'}
 
 def test_study_figure_notebooks_run_once_published():
     "99c/99d are skipped by nbdev_test (front matter skip_exec) exactly while the study's tables are not published"
