@@ -14,8 +14,9 @@ from .commands import ranking_arg, ParameterError
 
 # %% auto #0
 __all__ = ['COMMITTED_SFT_STUDY', 'COMMITTED', 'check_sft_out', 'check_sft', 'sft_command', 'committed_folder',
-           'sft_study_folder', 'print_study_plan', 'neuron_arms', 'sft_study_command', 'default_study_folder',
-           'check_study_folder', 'check_stage_names', 'plan_gate', 'reproduce_command']
+           'sft_study_folder', 'print_study_plan', 'check_publish', 'show_written', 'neuron_arms', 'study_rankings',
+           'neuron_table', 'sft_study_command', 'default_study_folder', 'check_study_folder', 'check_stage_names',
+           'plan_gate', 'reproduce_command']
 
 # %% ../nbs/18b_study_commands.ipynb #834bd380
 def check_sft_out(out:Path, resume:bool, overwrite:bool)->Path:
@@ -124,6 +125,18 @@ def print_study_plan(load, rankings:dict, budget:str, seed:int)->dict:
     print(json.dumps(shown, indent=1))
     return shown
 
+# %% ../nbs/18b_study_commands.ipynb #f746c3b7
+def check_publish(publish:bool, settings:dict):
+    "Refuse to `publish` a study whose settings are not the committed study's (paper/data holds that one only)"
+    if publish and settings != COMMITTED_SFT_STUDY:
+        raise ValueError(f"`publish` writes the committed study into paper/data: it needs {COMMITTED_SFT_STUDY}, "
+                         f"got {settings}")
+
+def show_written(folder:Path, paths:list[Path])->Path:
+    "Print each table `paths` a study published; returns the study `folder`"
+    for path in paths: print(f'[sft-study] wrote {_nearby(path)}')
+    return folder
+
 # %% ../nbs/18b_study_commands.ipynb #33d67855
 def neuron_arms(study:Path, load, ranking:Path, data:Path|None, publish:bool, model:str)->Path:
     "Run (or resume) the neuron-level arms of finished head study `study` in `study/neurons`; publish their tables"
@@ -135,8 +148,20 @@ def neuron_arms(study:Path, load, ranking:Path, data:Path|None, publish:bool, mo
     run_neurons(folder, study, load, read_ranking(ranking), str(data) if data else None)
     print(f'[sft-study] neuron arms: every run finished in {folder}')
     written = publish_neurons(folder, study, committed_folder()/'data', model=model) if publish else []
-    for path in written: print(f'[sft-study] wrote {_nearby(path)}')
-    return folder
+    return show_written(folder, written)
+
+# %% ../nbs/18b_study_commands.ipynb #e5df9b7e
+def study_rankings(ranking:str|None=None, act_ranking:str|None=None, op:str|None=None)->dict:
+    "The 'path' and 'act' rankings (default: the committed tables), one block each, checked before any work"
+    from arith_interp.sft_study import load_rankings
+    tables = committed_folder()/'data'
+    path_table = check_file(ranking or _nearby(tables/'locate_path.csv'), 'ranking')
+    act_table = check_file(act_ranking or _nearby(tables/'locate_methods.csv'), 'act_ranking')
+    return load_rankings(str(path_table), str(act_table), op or 'all')
+
+def neuron_table(neuron_ranking:str|None)->Path:
+    "The neuron ranking of `unit='neuron'` (default: the committed `neurons_atp_top.csv`), checked before any work"
+    return check_file(neuron_ranking or _nearby(committed_folder()/'data'/'neurons_atp_top.csv'), 'neuron_ranking')
 
 # %% ../nbs/18b_study_commands.ipynb #d3e55b40
 def sft_study_command(budget:str='select-cpu', # study budget
@@ -165,28 +190,20 @@ def sft_study_command(budget:str='select-cpu', # study budget
                       neuron_ranking:str=None)->Path:
     "Run or resume the Precise SFT selection study: path, act, grad, random and random-layers heads; LoRA and full SFT"
     from arith_interp.models import check_model_source, load
-    from arith_interp.sft_study import run_study, publish_study, load_rankings
+    from arith_interp.sft_study import run_study, publish_study
     settings = dict(model=model, budget=budget, seed=seed)
-    if publish and settings != COMMITTED_SFT_STUDY:
-        raise ValueError(f"`publish` writes the committed study into paper/data: it needs {COMMITTED_SFT_STUDY}, "
-                         f"got {settings}")
-    tables = committed_folder()/'data'
-    path_table = check_file(ranking or _nearby(tables/'locate_path.csv'), 'ranking')
-    act_table = check_file(act_ranking or _nearby(tables/'locate_methods.csv'), 'act_ranking')
-    rankings = load_rankings(str(path_table), str(act_table), op or 'all')
+    check_publish(publish, settings)
+    rankings = study_rankings(ranking, act_ranking, op)
+    neurons = neuron_table(neuron_ranking) if unit == 'neuron' else None
     folder = sft_study_folder(out, settings)
     check_model_source(model, remote)
     loader = partial(load, model, device=device)
     if dry_run: return print_study_plan(loader, rankings, budget, seed)
     found = data_folder(data, needed=budget != 'tiny')
-    if unit == 'neuron':
-        neurons = check_file(neuron_ranking or _nearby(tables/'neurons_atp_top.csv'), 'neuron_ranking')
-        return neuron_arms(folder, loader, neurons, found, publish, model)
+    if neurons: return neuron_arms(folder, loader, neurons, found, publish, model)
     run_study(folder, loader, rankings, budget, seed, str(found) if found else None)
     print(f'[sft-study] {budget}: every run finished in {folder}')
-    written = publish_study(folder, committed_folder()/'data', model=model) if publish else []
-    for path in written: print(f'[sft-study] wrote {_nearby(path)}')
-    return folder
+    return show_written(folder, publish_study(folder, committed_folder()/'data', model=model) if publish else [])
 
 # %% ../nbs/18b_study_commands.ipynb #4b66ac46
 def default_study_folder(model:str, budget:str, seed:int)->Path:

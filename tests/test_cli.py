@@ -70,7 +70,7 @@ FLAGS = {   # every flag of every command, in --help order, as they were when cl
            '--warmup --schedule --dtype --seq --lr --lora-r --n-gsm8k --n-arith --ckpt-every --resume --model '
            '--device --remote --data --seed --out --overwrite',
     'sft-study': '--budget --ranking --path-ranking --act-ranking --op --model --device --remote --data --seed --out '
-                 '--dry-run --publish',
+                 '--dry-run --publish --unit --neuron-ranking',
     'circuit': '--pairs --n --method --receivers --metric --ig --steps --batch-size --rows --model --device --remote '
                '--seed --out --overwrite',
     'reproduce': '--quick --full --trusted --force --only --plan --ignore-plan --model --device --remote --data --seed '
