@@ -23,7 +23,7 @@ def test_sft_trains_ten_distinct_heads_from_the_per_op_table(capsys, tmp_path):
 def test_sft_refuses_an_unknown_op_block(capsys, tmp_path):
     argv = ['sft', '--model', 'tiny', '--components', str(PATH_TABLE), '--top-k', '3', '--op', 'x', '--out', str(tmp_path/'r')]
     assert main(argv) == 2
-    assert "op='x' is not in" in capsys.readouterr().err
+    assert "--op 'x' is not in" in capsys.readouterr().err
 
 def test_knockout_from_the_per_op_table_ablates_ten_distinct_heads(capsys, tmp_path):
     argv = ['knockout', '--model', 'smollm2-135m', '--pairs', str(ROOT/'paper'/'data'/'pairs.jsonl'), '--n', '4',
