@@ -10,7 +10,7 @@ per edge (B rows, only that edge counterfactual), timed on a seeded random subse
 receivers and extrapolated per edge to all of them (for EAP-IG: to every edge of the model). The maximum absolute
 difference of the exact scores and the naive loop's is measured on that subset. Not a timed test.
 """
-import argparse, platform, random, time
+import argparse, os, platform, random, time
 import torch, nnsight
 from arith_interp.core import provenance, save_json
 from arith_interp.models import load_model, tiny_model, hf_module
@@ -65,7 +65,7 @@ def main(argv=None):
     p.add_argument('--out', default='benchmarks/edges.json')
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    t_start = time.perf_counter()
+    t_start, load_before = time.perf_counter(), os.getloadavg()
     m = tiny_model(n_layers=3) if a.model == 'tiny' else load_model(a.model, device=a.device)
     b = pairs(m, a.pairs, a.seed).to(next(hf_module(m).parameters()).device)
     g = E.graph_of(m)
@@ -98,7 +98,8 @@ def main(argv=None):
                             eap_ig_all_edges=per_edge * n_all / t_eapig),
                max_abs_diff=dict(exact_fast_vs_naive=float(abs(exact_scores - naive.numpy()).max()),
                                  exact_traced_vs_fast=None if traced is None else float((exact.score - traced.score).abs().max())),
-               total_seconds=time.perf_counter() - t_start)
+               total_seconds=time.perf_counter() - t_start,
+               load_average=dict(start=load_before, end=os.getloadavg()))   # other work on the machine, 1/5/15 min
     save_json({**res, 'provenance': provenance(a.model, a.seed, args=vars(a))}, a.out)
     print({k: res[k] for k in ('speedup', 'max_abs_diff', 'seconds')})
 
