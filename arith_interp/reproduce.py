@@ -425,6 +425,10 @@ _BENCH = {  # benchmark -> (file, {measure: (path in the JSON, target or None)})
     'load': ('load.json', {
         'cached_load_s': ('cached_load_s_median', 3.0),
         'first_over_cached_load': ('speedup', None)}),
+    'edges': ('edges.json', {
+        'exact_edges_speedup': ('speedup.exact_fast', None),
+        'eap_ig_all_edges_speedup': ('speedup.eap_ig_all_edges', None),
+        'max_abs_diff_exact_edges': ('max_abs_diff.exact_fast_vs_naive', 1e-4)}),
 }
 
 def _get(d:dict, path:str):

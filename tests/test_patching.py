@@ -95,12 +95,18 @@ def _sets(s):
     return [[], every[5:6], [every[-1], every[1], every[7]], every[:3] + [every[4]], every]
 
 
+def _cache(m, b, which:str):
+    "The activation cache of the `which` ('clean' or 'corrupt') prompts, read through nnsight"
+    with torch.no_grad(), m.session(remote=False):
+        cache = nnsight.save(P.activation_cache(m, b, which))
+    return cache
+
+
 @pytest.mark.parametrize('ablation', P.ABLATIONS)
 def test_backends_match_nnsight_on_sets(setup, ablation):
     "Sets of components (the empty set too) with ablation values: kv and torch stats within 1e-5 of nnsight's"
     m, b = setup
-    with torch.no_grad(), m.session(remote=False):
-        reference = nnsight.save(P.activation_cache(m, b, 'corrupt'))
+    reference = _cache(m, b, 'corrupt')
     z, mlp = P.ablation_values(ablation, reference, len(b), seed=4)
     groups = _sets(spec(m))
     with torch.no_grad():
@@ -115,8 +121,7 @@ def test_backends_match_nnsight_on_sets(setup, ablation):
 def test_knockout_torch_backend_matches_full_forwards(setup, ablation):
     "knockout on the torch backend (its local default) against full nnsight forwards, on answers a knockout can move"
     m, b = setup
-    with torch.no_grad(), m.session(remote=False):
-        clean = nnsight.save(P.activation_cache(m, b, 'clean'))
+    clean = _cache(m, b, 'clean')
     own = replace(b, answer=to_logits(m, clean.resid).argmax(-1))     # the model's own answers: clean accuracy 1
     sets = [[c.name for c in group] for group in _sets(spec(m))[1:]]
     fast = P.knockout(m, own, sets, ablation, seed=5)
