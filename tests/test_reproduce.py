@@ -27,7 +27,7 @@ def test_quick_run_writes_every_table_figure_and_the_report(quick):
     for f in FIGURES: assert (out/'figures'/f'{f}.png').exists(), f
     report = (out/'REPORT.md').read_text()
     not_run = [line for line in report.splitlines() if '| **not run** |' in line]
-    assert all('missing: sft_select' in line for line in not_run), not_run   # only the separately published Precise SFT study
+    assert all('missing: sft_' in line for line in not_run), not_run   # only the separately published Precise SFT studies (heads, neurons)
     assert all((out/'data'/t).exists() for t in ['pairs.jsonl', 'locate_path.csv', 'locate_knockout.csv', 'lrp_scores.csv', 'sft_methods.csv', 'transfer_drops.csv'])
 
 def test_same_seed_same_bytes_and_dependents_stay_cached(quick):
