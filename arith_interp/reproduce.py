@@ -8,6 +8,7 @@ import os, re, sys, json, time, shutil, hashlib, dataclasses, subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
+from fastcore.basics import patch
 from .core import *
 from .budget import Budget, budget_named
 from .compat import tqdm_default_file
@@ -18,7 +19,7 @@ from .ndif import skip_reason
 from .sft_study import SELECT_TABLES
 
 # %% auto #0
-__all__ = ['BUDGETS', 'FORCE_ENV', 'NOTEBOOK_STAGES', 'PaperBudget', 'Run', 'balanced', 'Stage', 'stage_key', 'is_cached',
+__all__ = ['BUDGETS', 'FORCE_ENV', 'NOTEBOOK_STAGES', 'PaperBudget', 'balanced', 'Run', 'Stage', 'stage_key', 'is_cached',
            'forced_cache', 'clear_caches', 'run_stage', 'run_stages', 'skips_cell', 'show_figures_once',
            'execute_notebook', 'output_text', 'volatile', 'stable_outputs', 'clean_like_nbdev', 'store_notebook',
            'notebooks_main', 'run_notebooks', 'nbs_dir', 'library_notebooks', 'store_library_outputs', 'notebooks_dir',
@@ -62,7 +63,15 @@ BUDGETS = {
                            sft_general=None, sft_grad_accum=16, knockout_ablations=('mean', 'zero')),
 }
 
-# %% ../nbs/14_reproduce.ipynb #4d16f66e
+# %% ../nbs/14_reproduce.ipynb #0b1db743
+def balanced(recs:list[dict], n:int)->list[dict]:
+    "`n` records taken round-robin over their operations, in file order"
+    by = {}
+    for r in recs: by.setdefault(r['op'], []).append(r)
+    out = [q[i] for i in range(max(map(len, by.values()), default=0)) for q in by.values() if i < len(q)]
+    return out[:n]
+
+# %% ../nbs/14_reproduce.ipynb #6a201f7c
 @dataclass
 class Run:
     "Settings shared by every stage, and the model (loaded on first use)"
@@ -83,57 +92,62 @@ class Run:
             self._model = load(self.model_name, device=self.device, remote=self.remote)
         return self._model
 
-    def path(self, name:str)->Path:
-        "Path of table `name` under <out>/data"
-        folder = Path(self.out)/'data'
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder/name
+# %% ../nbs/14_reproduce.ipynb #32b3d006
+@patch
+def path(self:Run, name:str)->Path:
+    "Path of table `name` under <out>/data"
+    folder = Path(self.out)/'data'
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder/name
 
-    def meta(self, **extra)->dict:
-        "Provenance for a table this run writes"
-        return provenance(self.model_name, self.seed, budget=dataclasses.asdict(self.budget), **extra)
+# %% ../nbs/14_reproduce.ipynb #3338ad71
+@patch
+def meta(self:Run, **extra)->dict:
+    "Provenance for a table this run writes"
+    return provenance(self.model_name, self.seed, budget=dataclasses.asdict(self.budget), **extra)
 
-    def pairs(self, name:str='pairs.jsonl', n:int|None=None)->list[dict]:
-        "The data stage's pairs (`pairs.jsonl`, `pairs_resample.jsonl`), `n` of them balanced over operations"
-        recs = read_jsonl(self.path(name))
-        return balanced(recs, n) if n else recs
+# %% ../nbs/14_reproduce.ipynb #200ec8cb
+@patch
+def pairs(self:Run, name:str='pairs.jsonl', n:int|None=None)->list[dict]:
+    "The data stage's pairs (`pairs.jsonl`, `pairs_resample.jsonl`), `n` of them balanced over operations"
+    recs = read_jsonl(self.path(name))
+    return balanced(recs, n) if n else recs
 
-    def key_components(self, k:int|None=None, kinds='head')->list[str]:
-        "Top-`k` components by path patching's relative answer-logit change over all operations (the paper's rule)"
-        tab = load_table(self.path('locate_path.csv'))
-        return top_k(tab[(tab.op == 'all') & (tab.metric == 'logit')], k or self.budget.top_k, kinds)
+# %% ../nbs/14_reproduce.ipynb #e6007621
+@patch
+def key_components(self:Run, k:int|None=None, kinds='head')->list[str]:
+    "Top-`k` components by path patching's relative answer-logit change over all operations (the paper's rule)"
+    tab = load_table(self.path('locate_path.csv'))
+    return top_k(tab[(tab.op == 'all') & (tab.metric == 'logit')], k or self.budget.top_k, kinds)
 
-    def config(self)->dict:
-        "The settings that key the stages (`trusted` only when set, so earlier caches stay valid)"
-        trust = {'trusted': True} if self.trusted else {}
-        budget = dataclasses.asdict(self.budget)
-        return {'model': self.model_name, 'seed': self.seed, 'budget': budget, 'remote': str(self.remote), **trust}
+# %% ../nbs/14_reproduce.ipynb #b65acdb3
+@patch
+def config(self:Run)->dict:
+    "The settings that key the stages (`trusted` only when set, so earlier caches stay valid)"
+    trust = {'trusted': True} if self.trusted else {}
+    budget = dataclasses.asdict(self.budget)
+    return {'model': self.model_name, 'seed': self.seed, 'budget': budget, 'remote': str(self.remote), **trust}
 
-    def env(self)->dict:
-        "The environment variables that hand this run to a notebook (see `Run.from_env`)"
-        data = {'ARITH_INTERP_DATA': str(self.data_root)} if self.data_root else {}
-        return {'ARITH_INTERP_MODEL': self.model_name, 'ARITH_INTERP_PAPER': str(Path(self.out).resolve()),
-                'ARITH_INTERP_BUDGET': self.budget.name, 'ARITH_INTERP_SEED': str(self.seed),
-                'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or '',
-                'ARITH_INTERP_TRUSTED': str(self.trusted), **data}
+# %% ../nbs/14_reproduce.ipynb #1ca690ba
+@patch
+def env(self:Run)->dict:
+    "The environment variables that hand this run to a notebook (see `Run.from_env`)"
+    data = {'ARITH_INTERP_DATA': str(self.data_root)} if self.data_root else {}
+    return {'ARITH_INTERP_MODEL': self.model_name, 'ARITH_INTERP_PAPER': str(Path(self.out).resolve()),
+            'ARITH_INTERP_BUDGET': self.budget.name, 'ARITH_INTERP_SEED': str(self.seed),
+            'ARITH_INTERP_REMOTE': str(self.remote), 'ARITH_INTERP_DEVICE': self.device or '',
+            'ARITH_INTERP_TRUSTED': str(self.trusted), **data}
 
-    @classmethod
-    def from_env(cls)->Run:
-        "The run a notebook executes for: `ARITH_INTERP_*` variables, else the defaults (SmolLM2, default budget)"
-        e = os.environ.get
-        budget = budget_named(BUDGETS, e('ARITH_INTERP_BUDGET') or 'default', 'ARITH_INTERP_BUDGET')
-        remote = {'False': False, 'True': True, 'local': 'local'}[e('ARITH_INTERP_REMOTE') or 'False']
-        return cls(e('ARITH_INTERP_MODEL') or 'smollm2-135m', Path(e('ARITH_INTERP_PAPER') or proj_root()/'paper'),
-                   budget, int(e('ARITH_INTERP_SEED') or 0), e('ARITH_INTERP_DEVICE') or None, remote,
-                   trusted=e('ARITH_INTERP_TRUSTED') == 'True')
-
-# %% ../nbs/14_reproduce.ipynb #0b1db743
-def balanced(recs:list[dict], n:int)->list[dict]:
-    "`n` records taken round-robin over their operations, in file order"
-    by = {}
-    for r in recs: by.setdefault(r['op'], []).append(r)
-    out = [q[i] for i in range(max(map(len, by.values()), default=0)) for q in by.values() if i < len(q)]
-    return out[:n]
+# %% ../nbs/14_reproduce.ipynb #809c146d
+@patch(cls_method=True)
+def from_env(cls:Run)->Run:
+    "The run a notebook executes for: `ARITH_INTERP_*` variables, else the defaults (SmolLM2, default budget)"
+    e = os.environ.get
+    budget = budget_named(BUDGETS, e('ARITH_INTERP_BUDGET') or 'default', 'ARITH_INTERP_BUDGET')
+    remote = {'False': False, 'True': True, 'local': 'local'}[e('ARITH_INTERP_REMOTE') or 'False']
+    return cls(e('ARITH_INTERP_MODEL') or 'smollm2-135m', Path(e('ARITH_INTERP_PAPER') or proj_root()/'paper'),
+               budget, int(e('ARITH_INTERP_SEED') or 0), e('ARITH_INTERP_DEVICE') or None, remote,
+               trusted=e('ARITH_INTERP_TRUSTED') == 'True')
 
 # %% ../nbs/14_reproduce.ipynb #079cd335
 @dataclass(frozen=True)
