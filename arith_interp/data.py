@@ -32,6 +32,7 @@ def needed_fields(metric:str|None=None)->tuple: # a patching/LRP metric name, or
     "Fields a record must have for `metric`: `REQUIRED`, plus `corrupt_answer` for the logit difference"
     return REQUIRED + (('corrupt_answer',) if metric == 'logit_diff' else ())
 
+# %% ../nbs/03_data.ipynb #a733367e
 def check_record(record:dict, # one record
                  where:str='record', # where it came from, shown in the error (e.g. 'pairs.jsonl:3')
                  needs:tuple=REQUIRED, # fields it must have (`needed_fields(metric)`)
@@ -78,6 +79,7 @@ def templates(op:str, # one of '+', '-', '*', '/'
     src = dict(equation=_EQUATION, statement=_STATEMENT, question=_QUESTION)
     return [(s, t.format(a='{a}', b='{b}', **w)) for s in styles for t in src[s]]
 
+# %% ../nbs/03_data.ipynb #188245dd
 def render(template:str, a, b, null:str|None=None)->str:
     "Fill `template` with operands `a`, `b`; the operator span becomes `null` if given"
     s = template.format(a=a, b=b)
@@ -90,11 +92,13 @@ def tok_ids(tokenizer, text:str)->list[int]:
     "Token ids of `text` without special tokens"
     return tokenizer(text, add_special_tokens=False)['input_ids']
 
+# %% ../nbs/03_data.ipynb #773e1717
 def answer_token(tokenizer, prompt:str, answer:str)->int|None:
     "Id of `answer` if it is exactly one token following `prompt`, else None"
     p, full = tok_ids(tokenizer, prompt), tok_ids(tokenizer, prompt + answer)
     return full[-1] if len(full) == len(p) + 1 and full[:len(p)] == p else None
 
+# %% ../nbs/03_data.ipynb #70548975
 def null_prompt(tokenizer, template:str, a, b, nulls=NULLS)->str|None:
     "The first operator-nulled rendering with the clean prompt's token length, else None"
     n = len(tok_ids(tokenizer, render(template, a, b)))
@@ -109,6 +113,7 @@ def result(op:str, a:int, b:int)->int|None:
     c = OPS[check_choice('op', op, list(OPS))](a, b)
     return int(c) if c >= 0 else None
 
+# %% ../nbs/03_data.ipynb #b69d3265
 def operand_pairs(op:str, tokenizer, lo:int=1, hi:int=9)->list[tuple[int, int]]:
     "Operand pairs in `[lo, hi]` whose result is a single token under `tokenizer`"
     one = lambda c: c is not None and len(tok_ids(tokenizer, str(c))) == 1
@@ -132,6 +137,7 @@ def shot_pairs(op:str, k:int, pairs:list|None=None, seed:int=0)->list[tuple[int,
         return FIXED_SHOTS[op][:k]
     return random.Random(seed).sample(list(pairs), min(k, len(pairs)))
 
+# %% ../nbs/03_data.ipynb #45aaa641
 def fewshot_prefix(template:str, op:str, shots:list, sep:str='\n')->str:
     "Worked examples of `template` for operand `shots`, each followed by `sep`"
     return ''.join(render(template, a, b) + str(result(op, a, b)) + sep for a, b in shots)
@@ -240,6 +246,7 @@ def operands_of(record:dict)->tuple|None:
     m = re.search(pattern + '$', record['clean'])
     return (record['clean'][:m.start()], int(m[1]), int(m[2])) if m else None
 
+# %% ../nbs/03_data.ipynb #35a8a795
 def with_counterfactual(tokenizer, # tokenizer of the model
                         records:list[dict], # generator records (fields clean, op, template)
                         cf:str, # one of `PAIR_COUNTERFACTUALS`
@@ -270,6 +277,7 @@ def write_jsonl(records:list[dict], path:str|Path)->Path:
             f.write(json.dumps(record, ensure_ascii=False) + '\n')
     return Path(path)
 
+# %% ../nbs/03_data.ipynb #619aeff1
 def read_jsonl(path:str|Path, # a JSON-lines file
                check:bool=True, # check every record with `check_record`
                needs:tuple=REQUIRED, # fields each record must have (`needed_fields(metric)`)
@@ -318,10 +326,12 @@ class PairBatch:
         return PairBatch(self.clean[i][:, k:], self.corrupt[i][:, k:], m[:, k:], self.answer[i], self.corrupt_answer[i],
                          recs)
 
+# %% ../nbs/03_data.ipynb #cee9471f
 def pad_id(tokenizer)->int:
     "The padding token id of `tokenizer`: its pad token, else its end-of-sequence token"
     return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
+# %% ../nbs/03_data.ipynb #074f75c1
 def left_pad(seqs:list[list[int]], pad_id:int)->tuple[torch.Tensor, torch.Tensor]:
     "Left-pad token lists into ids [B,T] and mask [B,T]"
     T = max(map(len, seqs))
@@ -329,6 +339,7 @@ def left_pad(seqs:list[list[int]], pad_id:int)->tuple[torch.Tensor, torch.Tensor
     mask = torch.tensor([[0] * (T - len(s)) + [1] * len(s) for s in seqs], dtype=torch.long)
     return ids, mask
 
+# %% ../nbs/03_data.ipynb #51486da6
 def _corrupt_answer(record:dict)->str:
     "The record's `corrupt_answer`, or its `answer` when it has none (then only answer-only metrics are meaningful)"
     return record.get('corrupt_answer', record['answer'])
@@ -435,6 +446,7 @@ def variant_prompt(variant:str, # one of VARIANTS[1:]
         return e, e + '=', re.sub(r'(?<=[\d)])\s*[+\-*/]\s*(?=[\d(])', '@', e) + '=', _num(_eval(e))
     raise ValueError(f"variant={variant!r} is not supported; expected one of: {', '.join(VARIANTS[1:])}")
 
+# %% ../nbs/03_data.ipynb #3802162f
 def first_token(tokenizer, prompt:str, full:str)->str|None:
     "Text of the first token that `full` adds after `prompt`, or None"
     p, f = tok_ids(tokenizer, prompt), tok_ids(tokenizer, prompt + full)

@@ -36,6 +36,7 @@ def logit_stats(logits:torch.Tensor, # [..., B, V] logits at the last position
     probability = (answer_logit - logits.logsumexp(-1)).exp()
     return torch.stack([answer_logit, answer_logit - logit_of(corrupt_answer), probability], -1)
 
+# %% ../nbs/06_patching.ipynb #f2a28a27
 def metric_value(metric:str, # 'logit', 'logit_diff' or 'prob'
                  stats:torch.Tensor, # [..., B, 3] stats of the run to score
                  clean:torch.Tensor, # [B, 3] stats of the clean run
@@ -50,6 +51,7 @@ def metric_value(metric:str, # 'logit', 'logit_diff' or 'prob'
     clean_gap = clean[:, 1].mean() - corrupt[:, 1].mean()
     return (stats[..., 1].mean(-1) - corrupt[:, 1].mean()) / clean_gap
 
+# %% ../nbs/06_patching.ipynb #c6632508
 def metric_score(metric:str, # 'logit', 'logit_diff' or 'prob'
                  stats:torch.Tensor, # [..., B, 3] stats of the intervened run
                  clean:torch.Tensor, # [B, 3] stats of the clean run
@@ -73,6 +75,7 @@ def fwd_kw(ids:torch.Tensor, mask:torch.Tensor, **kw)->dict:
     keep_last = dict(logits_to_keep=1, use_cache=False)
     return dict(input_ids=ids, attention_mask=mask, position_ids=positions(mask)) | keep_last | kw
 
+# %% ../nbs/06_patching.ipynb #110c1847
 @dataclass
 class ActivationCache:
     "Activations at the last position of one forward over B prompts of a model with L layers"
@@ -85,6 +88,7 @@ class ActivationCache:
         field, cols = component_slot(s, c)
         return getattr(self, field)[:, c.layer, cols]
 
+# %% ../nbs/06_patching.ipynb #a300c75a
 def _read_activations(model, batch)->ActivationCache:
     "The `ActivationCache` of the forward being traced (call inside a trace, before anything else is read)"
     zs, mlps = [], []
@@ -106,6 +110,7 @@ def traced_read(model, # nnsight model (call inside a session)
         out = nnsight.save(read(model, batch))
     return out
 
+# %% ../nbs/06_patching.ipynb #a612d2cc
 def activation_cache(model, # nnsight model (call inside a session)
                      batch, # PairBatch
                      prompts:str='clean', # run the 'clean' or the 'corrupt' (counterfactual) prompts
@@ -209,6 +214,7 @@ def _last_token_attention(attn, # the HF attention module of one layer
     out = torch.einsum('nbkgt,bktd->nbkgd', weights[..., :-1], values) + weights[..., -1:] * value[:, :, :, None]
     return out.reshape(rows, pairs, -1)
 
+# %% ../nbs/06_patching.ipynb #01b5f21b
 def _clean_last_token(model, batch)->tuple:
     "The clean run's prefix keys/values per layer, residual entering each layer [L, B, d], RoPE cos, sin, padding"
     hf, names = hf_module(model), arch(model)
@@ -332,6 +338,7 @@ def patched_run(model, # nnsight model (inside a session for a remote run)
     shown = progress(chunks) if len(chunks) > 1 else chunks
     return torch.cat([_patched_forward(model, batch, chunk, z, mlp, prefix, readout) for chunk in shown])
 
+# %% ../nbs/06_patching.ipynb #7f235ebd
 def patch_counterfactual(model, # nnsight model
                          batch, # PairBatch
                          groups:list, # groups[k]: the components patched with counterfactual values in run k
@@ -584,6 +591,7 @@ def ablation_values(ablation:str, # 'mean', 'zero' or 'resample'
     draw = torch.randint(len(reference.z), (n_rows,), generator=torch.Generator().manual_seed(seed))
     return reference.z[draw], reference.mlp[draw]
 
+# %% ../nbs/06_patching.ipynb #9b6f967a
 def _is_sets(comps)->bool:
     "True if `comps` is a list of component sets (not one set)"
     return not isinstance(comps, str) and len(comps) > 0 and not isinstance(comps[0], (str, Component))
