@@ -52,6 +52,7 @@ class Graph:
         return dict(n_layers=self.n_layers, n_heads=self.n_heads, parallel_attn_mlp=self.parallel_attn_mlp,
                     d_model=self.d_model)
 
+# %% ../nbs/06a_edges.ipynb #ec7b9dcb
 def graph_of(model)->Graph:
     "An empty `Graph` of `model`; an error for attention this module does not recompute (q/k norms)"
     hf = hf_module(model)
@@ -67,16 +68,19 @@ def sender_names(g:Graph)->list[str]:
     per_layer = lambda l: [f'a{l}.h{h}' for h in range(g.n_heads)] + [f'm{l}']
     return ['input'] + [n for l in range(g.n_layers) for n in per_layer(l)]
 
+# %% ../nbs/06a_edges.ipynb #0debdaf9
 def receiver_names(g:Graph)->list[str]:
     "Receiver (backward input) names in EAP-IG's order: per layer q, k, v of every head, then the MLP; logits last"
     per_layer = lambda l: [f'a{l}.h{h}<{c}>' for c in CHANNELS for h in range(g.n_heads)] + [f'm{l}']
     return [n for l in range(g.n_layers) for n in per_layer(l)] + ['logits']
 
+# %% ../nbs/06a_edges.ipynb #921639cb
 def n_inputs(g:Graph)->torch.Tensor:
     "`[n_receivers]`: how many senders (the first ones in forward order) feed each receiver"
     per_layer = lambda l: [1 + l * (g.n_heads + 1)] * (3 * g.n_heads) + [1 + l * (g.n_heads + 1) + g.n_heads]
     return torch.tensor([n for l in range(g.n_layers) for n in per_layer(l)] + [g.n_senders])
 
+# %% ../nbs/06a_edges.ipynb #03d796a3
 def real_edges(g:Graph)->torch.Tensor:
     "`[n_senders, n_receivers]` mask of the edges that exist"
     return torch.arange(g.n_senders)[:, None] < n_inputs(g)[None]
@@ -112,6 +116,7 @@ def parse_receivers(names)->list[str]:
                              "'a<layer>.h<head><q|k|v>', 'm<layer>' or 'logits'")
     return names
 
+# %% ../nbs/06a_edges.ipynb #13af97be
 def receiver_indices(g:Graph, # the graph
                      names=None, # 'a1.h2,m1', a list of names, or None (every receiver)
                     )->list[int]:
@@ -138,6 +143,7 @@ class NodeCache:
     w_out: torch.Tensor    # [L, d_model, H*d_head] o_proj weight of every layer
     stats: torch.Tensor    # [B, 3] logit stats of the run (`patching.logit_stats`)
 
+# %% ../nbs/06a_edges.ipynb #8082fa39
 def _read_nodes(model, batch)->NodeCache:
     "The `NodeCache` of the forward being traced (call inside a trace)"
     s = spec(model)
@@ -174,6 +180,7 @@ def sender_outputs(g:Graph, # the graph
         return cache.z[:, :, layer, cols] @ cache.w_out[layer][:, cols].T.to(cache.z.dtype)
     return torch.stack([out(i) for i in senders])
 
+# %% ../nbs/06a_edges.ipynb #743b2a44
 def sender_deltas(g:Graph, clean:NodeCache, corrupt:NodeCache, senders:list[int])->torch.Tensor:
     "Counterfactual − clean outputs `[K, B, T, d_model]` of senders `senders`"
     return sender_outputs(g, corrupt, senders) - sender_outputs(g, clean, senders)
@@ -188,6 +195,7 @@ def _attend(q, k, v, cos, sin, mask, scaling:float)->torch.Tensor:
         scores = scores + mask[..., :k.shape[-2]]
     return scores.softmax(-1, dtype=torch.float32).to(q.dtype) @ v
 
+# %% ../nbs/06a_edges.ipynb #e8e6d15d
 def _head_channel(model, layer:int, head:int, channel:str, delta:torch.Tensor, scaling:float):
     "Replace head `head`'s o_proj columns by its output with `channel`'s input shifted by `delta [N, T, d]` (traced)"
     s, names, block = spec(model), arch(model), block_site(model, layer)
@@ -251,6 +259,7 @@ def edge_table(model, # the model (its name is recorded)
     edges = edges.assign(n_pairs=n_pairs, method=method, metric=metric, model=model_name(model), seed=seed)
     return edges.drop(columns=['s', 'r'])
 
+# %% ../nbs/06a_edges.ipynb #ed0e60e4
 def _chunks(n:int, per:int|None)->list[range]:
     "Ranges of at most `per` (None: all) covering 0..n-1"
     per = n if per is None else max(1, per)
@@ -300,6 +309,7 @@ def rope_and_mask(model, # nnsight model or bare HF module
         handle.remove()
     return seen['position_embeddings'], seen.get('attention_mask')
 
+# %% ../nbs/06a_edges.ipynb #8b72f4e5
 class Receivers:
     "Every receiver's input: the residual stream (the unmodified model); subclasses change it"
     keeps_outputs = True   # does `plain_forward` keep every sender's output (circuits read them; shifts do not)
@@ -346,6 +356,7 @@ def _heads(hf, layer:int, x:torch.Tensor, rope:tuple, mask, scaling:float, patch
     q, k, v = (t.transpose(1, 2) for t in qkv)
     return _attend(q, k, v, cos, sin, mask, scaling).transpose(1, 2)
 
+# %% ../nbs/06a_edges.ipynb #b39b3e7f
 def plain_forward(model, # nnsight model or bare HF module (local)
                   embed:torch.Tensor|None, # [B, T, d] token embeddings (None: `resid`)
                   rope:tuple, # (cos, sin) from `rope_and_mask`
@@ -600,6 +611,7 @@ def nodes_in_graph(g:Graph)->torch.Tensor:
     incoming[0] = True
     return g.in_graph.any(1) & incoming
 
+# %% ../nbs/06a_edges.ipynb #0666a753
 def prune(g:Graph)->Graph:
     "Remove nodes without incoming or outgoing edges and their edges until nothing changes (in place; returns `g`)"
     node = _receiver_node(g)
@@ -708,6 +720,7 @@ class _Circuit(Receivers):
     def logits(self, resid, outs):
         return self._patched(resid, outs, slice(-1, None))[:, :, 0]
 
+# %% ../nbs/06a_edges.ipynb #14a51017
 def _circuit_heads(model, layer:int, circuit:_Circuit, outs:list)->torch.Tensor:
     "Recompute layer `layer`'s heads from the circuit's receiver inputs into its o_proj input (traced); their writes"
     s, names, block = spec(model), arch(model), block_site(model, layer)
@@ -750,6 +763,7 @@ def _circuit_stats_traced(model, batch, circuits:list, remote)->torch.Tensor:
         stats = nnsight.save(torch.stack([_traced_circuit(model, batch, g, _Circuit(g, c, cf)) for c in circuits]))
     return stats
 
+# %% ../nbs/06a_edges.ipynb #c02254e7
 def circuit_stats(model, # nnsight model
                   batch, # PairBatch
                   circuits:list, # Graphs whose `in_graph` are the circuits
@@ -792,6 +806,7 @@ def faithfulness(model, # nnsight model (local)
     return pd.DataFrame([dict(edges=int(c.in_graph.sum()), nodes=int(nodes_in_graph(c).sum()), m=v,
                               f=(v - empty) / (full - empty)) for c, v in zip(circuits, values[2:])])
 
+# %% ../nbs/06a_edges.ipynb #5a26a30a
 def cpr_cmd(fractions, f)->dict:
     "MIB's CPR (area under f) and CMD (area under |1 − f|) over edge `fractions`, by trapezoids"
     x, y = np.asarray(fractions, dtype=float), np.asarray(f, dtype=float)
@@ -830,6 +845,7 @@ def graph_dict(g:Graph)->dict:
     return {'cfg': g.cfg, 'nodes': nodes,
             'edges': {e: {'score': float(s), 'in_graph': bool(m)} for e, s, m in zip(edges.edge, scores, member)}}
 
+# %% ../nbs/06a_edges.ipynb #e366bf1f
 def write_graph(g:Graph, path:str|Path)->Path:
     "Write `g` as EAP-IG/MIB JSON at `path` (atomically)"
     with atomic_write(path) as f:

@@ -79,6 +79,7 @@ def _neuron_gradients(model, batch, corrupt_stats:torch.Tensor, metric:str)->lis
         saved = nnsight.save(torch.stack([a[:, -1].detach() for a in acts], 1))
     return [torch.stack(grads, 1), saved]
 
+# %% ../nbs/06b_neurons.ipynb #3e8b25fb
 def neuron_attribution(model, # nnsight model
                        batch, # PairBatch
                        metric:str='logit', # 'logit', 'logit_diff' or 'prob'
@@ -102,7 +103,6 @@ def neuron_attribution(model, # nnsight model
     estimate = ((corrupt[0].to(acts.device) - acts) * grads).sum(0)             # [L, d_mlp]
     scores = torch.stack([estimate[c.layer, c.neuron] for c in comps]) if comps else torch.zeros(0)
     return neuron_table(model, comps, scores.detach(), 'atp', metric, len(batch.answer), seed)
-
 
 # %% ../nbs/06b_neurons.ipynb #57a3f0a6
 def _set_neurons(model, chunk:list, values:torch.Tensor, n_pairs:int):
@@ -189,6 +189,7 @@ def _ablated_run(model, batch, layers:list, keep:torch.Tensor, mean:torch.Tensor
         accuracy = nnsight.save(_read_out(model.output.logits[:, -1].detach(), batch, blocks, 'accuracy'))
     return accuracy
 
+# %% ../nbs/06b_neurons.ipynb #0c6ee163
 def neuron_faithfulness(model, # nnsight model
                         batch, # PairBatch (its clean prompts are scored)
                         table:pd.DataFrame, # neuron ranking (`neuron_attribution` / `neuron_patching`)
@@ -211,7 +212,6 @@ def neuron_faithfulness(model, # nnsight model
             accuracy = _ablated_run(model, batch, layers, keep, mean, _prefix_kv(model, batch))
     return pd.DataFrame(dict(k=ks, accuracy=accuracy[1:].tolist(), clean_accuracy=float(accuracy[0]), n=n,
                              layers=','.join(map(str, layers)), method=table.method.iloc[0], model=model_name(model)))
-
 
 # %% ../nbs/06b_neurons.ipynb #22ca73a9
 def neuron_directions(model, neurons:list)->torch.Tensor:
@@ -259,6 +259,7 @@ def _grid_acts(model, comps:list, ids:torch.Tensor, mask:torch.Tensor, batch_siz
                     out.append(torch.stack([acts[c.layer][:, c.neuron] for c in comps], 1).float().cpu())
     return torch.cat(list(out))
 
+# %% ../nbs/06b_neurons.ipynb #2d9bbad4
 def operand_grid(model, # nnsight model
                  neurons, # names or Components
                  template:str, # a template of `data.templates` (with {a}, {b} and the [[op]] span)
@@ -277,10 +278,10 @@ def operand_grid(model, # nnsight model
                              component=[c.name for c in comps] * len(grid), layer=[c.layer for c in comps] * len(grid),
                              neuron=[c.neuron for c in comps] * len(grid), activation=acts.flatten().numpy()))
 
-
 # %% ../nbs/06b_neurons.ipynb #8017d4d4
 PATTERNS = ('range', 'modulus', 'result-digit')
 
+# %% ../nbs/06b_neurons.ipynb #0296bc47
 def _eta2(values:np.ndarray, groups:np.ndarray)->float:
     "Share of the variance of `values` explained by the means of `groups` (η²); 0 for a constant"
     total = ((values - values.mean()) ** 2).sum()
