@@ -22,6 +22,7 @@ def paper_dir()->Path:
     "The paper folder: `ARITH_INTERP_PAPER`, else <project>/paper"
     return Path(os.environ.get('ARITH_INTERP_PAPER') or proj_root()/'paper')
 
+# %% ../nbs/12_plotting.ipynb #e2eaba44
 def read_data(name:str)->pd.DataFrame:
     "Table `name` (e.g. 'scores_path.csv') from the paper's data folder, with a clear error if missing"
     p = paper_dir()/'data'/name
@@ -41,10 +42,12 @@ def paper_style(font_scale:float=0.9):
         with sns.axes_style('whitegrid'), sns.plotting_context('paper', font_scale=font_scale):
             yield
 
+# %% ../nbs/12_plotting.ipynb #c41e630a
 def figures_dir()->Path:
     "Where `savefig` writes: <paper>/figures where `ARITH_INTERP_PAPER` names the paper, else <project>/runs/figures"
     return paper_dir()/'figures' if os.environ.get('ARITH_INTERP_PAPER') else proj_root()/'runs'/'figures'
 
+# %% ../nbs/12_plotting.ipynb #7ee8b183
 def savefig(fig, stem:str, dpi:int=300)->Path:
     "Save `fig` as <figures>/<stem>.pdf and .png without timestamps and close it (shown once, as a value); the PNG path"
     figs = figures_dir()
@@ -66,6 +69,7 @@ def sign_colour(sign:int, # -1 (negative scores) or +1 (positive scores)
     r, _, b, _ = plt.get_cmap(cmap)(0.0 if sign < 0 else 1.0)
     return 'blue' if b > r else 'red'
 
+# %% ../nbs/12_plotting.ipynb #77bb474b
 def sign_caption(cmap:str=DIVERGING)->str:
     "The colour key of a score map drawn with `cmap`, read from the map itself"
     return f"{sign_colour(-1, cmap)} ({SIGN_NOTE}); {sign_colour(1, cmap)} = the component works against it"
@@ -76,6 +80,7 @@ def head_grid(df:pd.DataFrame)->pd.DataFrame:
     h = df[df.kind == 'head'].astype({'head': int})
     return h.pivot_table(index='layer', columns='head', values='score', aggfunc='mean').sort_index()
 
+# %% ../nbs/12_plotting.ipynb #f17e4f9c
 def plot_head_heatmap(df:pd.DataFrame, title:str='', by:str|None='op', vmax:float|None=None,
                       label:str='score', # what the score is, for the colour bar (the sign note is added)
                      ):
@@ -91,6 +96,7 @@ def plot_head_heatmap(df:pd.DataFrame, title:str='', by:str|None='op', vmax:floa
     fig.suptitle(title)
     return fig
 
+# %% ../nbs/12_plotting.ipynb #538a07cb
 def plot_mlp_bars(df:pd.DataFrame, title:str='', label:str='score'):
     "Bar chart of MLP scores by layer, the axis labelled with `label` and the sign convention"
     m = df[df.kind == 'mlp'].groupby('layer', as_index=False).score.mean()
@@ -114,6 +120,7 @@ def plot_attention_roles(df:pd.DataFrame, title:str='Attention of key heads at t
     ax.tick_params(axis='x', rotation=60)
     return fig
 
+# %% ../nbs/12_plotting.ipynb #08aa6015
 def plot_overlap_matrix(df:pd.DataFrame, a:str='a', b:str='b', value:str='shared',
                         title:str='Shared top-k heads between operations'):
     "Symmetric heatmap of a pairwise overlap table (one row per unordered pair, as `ranking.op_overlap` writes it)"
@@ -142,6 +149,7 @@ def plot_mlp_cosines(cos:pd.DataFrame, points:pd.DataFrame|None=None, centered:b
     ax.legend(fontsize=7)
     return fig
 
+# %% ../nbs/12_plotting.ipynb #5424b5ac
 def plot_logit_lens(track:pd.DataFrame):
     "Rank (log scale, 1 = top) of operands and the answer per layer, one panel per case"
     cases = list(dict.fromkeys(track['case']))
@@ -170,6 +178,7 @@ def plot_transfer(drops:pd.DataFrame):
     ax.legend(fontsize=7)
     return fig
 
+# %% ../nbs/12_plotting.ipynb #793aa125
 def plot_method_scatter(pairs:pd.DataFrame, method_a:str='lrp'):
     "Score of `method_a` against each other method's, one panel per method, heads and MLPs coloured"
     p = pairs[pairs.method_a == method_a]
@@ -183,6 +192,7 @@ def plot_method_scatter(pairs:pd.DataFrame, method_a:str='lrp'):
     fig.tight_layout()
     return fig
 
+# %% ../nbs/12_plotting.ipynb #8b6cd6a6
 def plot_faithfulness(df:pd.DataFrame):
     "Faithfulness f(k) of the top-k% circuits (log x), one line per ranking, CPR and CMD in the legend"
     fig, ax = plt.subplots(figsize=(4.6, 3))
@@ -212,6 +222,7 @@ def plot_knockout(df:pd.DataFrame):
     axes[0][0].set_ylabel('accuracy (%)')
     return fig
 
+# %% ../nbs/12_plotting.ipynb #8f251f6a
 def plot_benchmarks(df:pd.DataFrame):
     "Speed-up and size ratios of the benchmarks (log scale), with their targets as ticks"
     d = df[~df.measure.str.startswith('max_abs') & (df.measure != 'cached_load_s')].reset_index(drop=True)
@@ -248,6 +259,7 @@ def plot_table(df:pd.DataFrame, title:str='', fmt:str='{:.3g}'):
     ax.set_title(title, fontsize=9)
     return fig
 
+# %% ../nbs/12_plotting.ipynb #467e500d
 def plot_ablation(df:pd.DataFrame, x:str='k_heads', metric:str='accuracy', by:str='dataset'):
     "`metric` against `x` (e.g. the number of tuned heads), one line per `by` value, with intervals"
     d = df[df.metric == metric].sort_values(x)
@@ -306,6 +318,7 @@ def plot_sft_select(table:pd.DataFrame, # `sft_study.study_table` rows (sft_sele
     axes[0].legend(fontsize=6, loc='lower right')
     return fig
 
+# %% ../nbs/12_plotting.ipynb #55d5e636
 def plot_sft_curves(curves:pd.DataFrame, # `sft_study.curves_table` rows (run, rule, step, loss)
                     window:int=10, # steps per moving average
                    ):
@@ -351,6 +364,7 @@ def plot_neuron_grids(grid:pd.DataFrame, # operand-grid rows: op, component, a, 
     fig.tight_layout()
     return fig
 
+# %% ../nbs/12_plotting.ipynb #f590842d
 def plot_cf_types(df:pd.DataFrame, # rows: component, kind, counterfactual, score
                   x:str='operand', y:str='result-fixed', # the two counterfactual types on the axes
                  ):

@@ -102,6 +102,7 @@ class Spec:
     def kv_group(self, head:int)->int:
         return head // self.group
 
+# %% ../nbs/02_sites.ipynb #040c9fbf
 def spec(model)->Spec:
     "The `Spec` of `model`, read from its config"
     c = hf_module(model).config

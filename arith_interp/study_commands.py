@@ -132,6 +132,7 @@ def check_publish(publish:bool, settings:dict):
         raise ValueError(f"`publish` writes the committed study into paper/data: it needs {COMMITTED_SFT_STUDY}, "
                          f"got {settings}")
 
+# %% ../nbs/18b_study_commands.ipynb #8a9661fc
 def show_written(folder:Path, paths:list[Path])->Path:
     "Print each table `paths` a study published; returns the study `folder`"
     for path in paths: print(f'[sft-study] wrote {_nearby(path)}')
@@ -159,6 +160,7 @@ def study_rankings(ranking:str|None=None, act_ranking:str|None=None, op:str|None
     act_table = check_file(act_ranking or _nearby(tables/'locate_methods.csv'), 'act_ranking')
     return load_rankings(str(path_table), str(act_table), op or 'all')
 
+# %% ../nbs/18b_study_commands.ipynb #d341a7d6
 def neuron_table(neuron_ranking:str|None)->Path:
     "The neuron ranking of `unit='neuron'` (default: the committed `neurons_atp_top.csv`), checked before any work"
     return check_file(neuron_ranking or _nearby(committed_folder()/'data'/'neurons_atp_top.csv'), 'neuron_ranking')
