@@ -159,6 +159,7 @@ def kv_groups(heads:list[str], s)->set[tuple[int, int]]:
     "The (layer, KV group) pairs that `heads` span"
     return {(c.layer, s.kv_group(c.head)) for c in map(Component.parse, heads)}
 
+# %% ../nbs/11a_sft_study.ipynb #825f5a02
 def matched_top(ranked:list[str], # head names, most important first
                 k:int, # heads wanted
                 groups:int, # (layer, KV group) pairs they must span
@@ -243,6 +244,7 @@ def neuron_params(model)->int:
     one = component_masks(model, [Component(0, neuron=0)])
     return int(sum(m.sum() for m in one.values()))
 
+# %% ../nbs/11a_sft_study.ipynb #62af52a3
 def matched_neurons(model, budget:int)->int:
     "How many neurons train the number of parameters nearest `budget`"
     return max(1, round(budget / neuron_params(model)))
@@ -300,6 +302,7 @@ def lora_rank_matched(model, budget:int, tolerance:float=0.05)->int:
         raise ValueError(f"LoRA rank {r} trains {got:,} parameters, {gap:.1%} from the head arms' {budget:,}")
     return r
 
+# %% ../nbs/11a_sft_study.ipynb #a63e2cd2
 def head_params(model, heads:list[str])->int:
     "Trainable elements of the slices of `heads` (shared k/v counted once per KV group)"
     return int(sum(m.sum() for m in component_masks(model, [Component.parse(h) for h in heads]).values()))
@@ -340,6 +343,7 @@ def general_items(budget:SftBudget, data=None)->dict[str, list[dict]]:
     sizes = {name: budget.n_arc_easy if name == 'arc-easy' else budget.n_general for name in GENERAL_SETS}
     return {name: load_benchmark(name, 'test', data, n) for name, n in sizes.items() if n}
 
+# %% ../nbs/11a_sft_study.ipynb #da14afcb
 def score_general(model, items:dict)->dict[str, list[dict]]:
     "Per set and item: id, predicted choice, hit, the answer's negative log-likelihood and the chance rate"
     out = {}
@@ -349,6 +353,7 @@ def score_general(model, items:dict)->dict[str, list[dict]]:
                           chance=1 / len(it['continuations'])) for r, it in zip(recs, its)]
     return out
 
+# %% ../nbs/11a_sft_study.ipynb #622e9a10
 def kl_prompts(budget:SftBudget, data=None, chars:int=400)->list[str]:
     "`n_kl` non-math prompts (the first context of general items, ARC-Easy left out), sets interleaved, cut at `chars`"
     per_set = [load_benchmark(name, 'test', data, budget.n_kl) for name in GENERAL_SETS[1:]] if budget.n_kl else []
@@ -362,6 +367,7 @@ def _budget(plan:dict)->SftBudget: return SftBudget(**plan['budget'])
 
 def adapter_folder(out:Path, arm:str, lr:float)->Path: return Path(out)/'adapters'/f'{arm}@{lr:g}'
 
+# %% ../nbs/11a_sft_study.ipynb #e52f5934
 def train_arm(load, # () -> fresh base model
               plan:dict, # `study_plan` output
               arm:dict, # one of plan['arms']
@@ -390,6 +396,7 @@ def sweep_record(load, plan:dict, arm:dict, lr:float, sets:dict, out:Path)->dict
     items = score_items(tuned(load, folder), sets['val-arith'], _budget(plan).max_new)
     return arm | dict(phase='sweep', lr=lr, items={'val-arith': items}, train=_train_log(folder))
 
+# %% ../nbs/11a_sft_study.ipynb #249b2444
 def final_record(load, plan:dict, arm:dict, lr:float, sets:dict, out:Path, general:dict, prompts:list)->dict:
     "Held-out items, general scores and KL drift of `arm` trained at `lr`"
     folder = train_arm(load, plan, arm, lr, sets, out)
@@ -398,6 +405,7 @@ def final_record(load, plan:dict, arm:dict, lr:float, sets:dict, out:Path, gener
     return arm | dict(phase='final', lr=lr, items=items, general=score_general(model, general),
                       kl=kl_drift(base, model, prompts), train=_train_log(folder))
 
+# %% ../nbs/11a_sft_study.ipynb #e942b8cc
 def base_record(load, plan:dict, sets:dict, general:dict)->dict:
     "Validation and held-out items and general scores of the untrained model"
     model, B = load(), _budget(plan)
@@ -419,6 +427,7 @@ def lr_table(records:list[dict], base_val:float)->pd.DataFrame:
     interior = {f: edges.loc[f, 'min'] < lr < edges.loc[f, 'max'] for f, lr in chosen.items()}
     return df.assign(chosen=[chosen[f] == lr for f, lr in zip(df.family, df.lr)], interior=df.family.map(interior))
 
+# %% ../nbs/11a_sft_study.ipynb #bbdcb7dd
 def widened(grid:list[float], best:float)->list[float]:
     "`grid` with one more rate beyond the edge `best` sits at (the grid's own ratio)"
     grid = sorted(grid)
@@ -447,6 +456,7 @@ def head_delta_norms(base, tuned)->pd.DataFrame:
     def norm(c): return sum(part(n, d, sl) for n, d, sl in param_slices(base, c))
     return pd.DataFrame([dict(component=c.name, delta_sq=norm(c)) for c in components(spec(base), ('head',))])
 
+# %% ../nbs/11a_sft_study.ipynb #33ad8674
 @torch.no_grad()
 def graft(base, tuned, heads:list[str]):
     "`base` with the slices of `heads` copied from `tuned` (in place); returns `base`"
@@ -491,11 +501,13 @@ def fisher_ranking(load, budget:SftBudget, sets:dict, out:Path)->pd.DataFrame:
     if not path.exists(): save_table(head_fisher(load(), sets['train'][:budget.n_fisher], budget.seq), path)
     return load_table(path)
 
+# %% ../nbs/11a_sft_study.ipynb #af7080cd
 def make_plan(load, budget:SftBudget, rankings:dict, sets:dict, out:Path, seed:int=0)->dict:
     "The study's plan (`study_plan` with the Fisher ranking), saved as `plan.json`; an existing plan must match"
     plan = study_plan(load(), budget, rankings | {'grad': fisher_ranking(load, budget, sets, out)}, seed)
     return saved_plan(plan, out)
 
+# %% ../nbs/11a_sft_study.ipynb #5f53f8f9
 def saved_plan(plan:dict, out:Path)->dict:
     "`plan` as saved in `out/plan.json` (JSON types); refuses a folder that holds another plan"
     path, plan = Path(out)/'plan.json', json.loads(json.dumps(plan))
@@ -560,6 +572,7 @@ def study_records(out)->list[dict]:
     names = ['base'] + [a['arm'] for a in plan['arms']]
     return [read_record(runs/f'{n}.json.gz') for n in names if (runs/f'{n}.json.gz').exists()]
 
+# %% ../nbs/11a_sft_study.ipynb #5501ddf5
 def _trainable(rec:dict)->int|None: return rec['train']['trainable_params'] if rec.get('train') else 0
 
 def study_table(out, n_boot:int=2000)->pd.DataFrame:
@@ -592,10 +605,12 @@ def side_scores(recs:list[dict], side:str, group:str)->np.ndarray|None:
     if any(k not in length for k in keys): return None
     return np.stack([np.concatenate([run_scores(r).get(k, np.zeros(length[k])) for k in keys]) for r in runs])
 
+# %% ../nbs/11a_sft_study.ipynb #e1fc6ddb
 def study_contrasts(out, n_boot:int=2000)->pd.DataFrame:
     "Each rule against the random mean (two-level bootstrap), LoRA and full; every side against base; Holm per group"
     return contrasts(study_records(out), RULE_CONTRASTS + BASE_CONTRASTS, n_boot)
 
+# %% ../nbs/11a_sft_study.ipynb #79e92412
 def contrasts(recs:list[dict], # final records (base included)
               pairs, # (a, b) sides: rules, or 'base'
               n_boot:int=2000)->pd.DataFrame:
@@ -628,6 +643,7 @@ def components_table(out)->pd.DataFrame:
     rows += [dict(run='full', component='all')]
     return pd.DataFrame(rows)
 
+# %% ../nbs/11a_sft_study.ipynb #00e6a81e
 def predictions_table(out)->pd.DataFrame:
     "Every item of every final run: set, id, op, generated text, greedy and forced hits; general items' choice, NLL"
     rows = []
@@ -636,6 +652,7 @@ def predictions_table(out)->pd.DataFrame:
         for name, items in (r.get('general') or {}).items(): rows += [dict(run=r['arm'], set=name) | i for i in items]
     return pd.DataFrame(rows)
 
+# %% ../nbs/11a_sft_study.ipynb #e7699990
 def curves_table(out)->pd.DataFrame:
     "Training loss per step of every trained final run: run, rule, lr, step, loss"
     return pd.DataFrame([dict(run=r['arm'], rule=r['rule'], lr=r['lr'], step=i + 1, loss=loss)
@@ -648,6 +665,7 @@ def sweep_table(out)->pd.DataFrame:
     recs = [read_record(p) for p in sorted((Path(out)/'runs').glob('*.val.json.gz'))]
     return lr_table(recs, float(np.mean([i['greedy'] for i in base['items']['val-arith']])))
 
+# %% ../nbs/11a_sft_study.ipynb #04a1d1af
 def _hits(items:list[dict], metric:str)->np.ndarray: return np.array([i[metric] for i in items], float)
 
 def graft_table(out, n_boot:int=2000)->pd.DataFrame:
@@ -676,6 +694,7 @@ def missing_runs(out)->list[str]:
     names = ['base', 'graft'] + [a['arm'] for a in plan['arms']]
     return [n for n in names if not (runs/f'{n}.json.gz').exists()]
 
+# %% ../nbs/11a_sft_study.ipynb #02ce513c
 def publish_study(out, # finished study folder
                   data_dir, # where the tables go (e.g. paper/data)
                   model:str|None=None, # model name, for the provenance sidecar
@@ -691,6 +710,7 @@ def publish_study(out, # finished study folder
                       head_params=plan['head_params'], chance=chance, torch_threads=torch.get_num_threads())
     return [save_any(fn(out), Path(data_dir)/name, **meta) for name, fn in SELECT_TABLES.items()]
 
+# %% ../nbs/11a_sft_study.ipynb #e08dd563
 def save_any(df:pd.DataFrame, path:Path, **meta)->Path:
     "`core.save_table`, or for a `.csv.gz` path a gzipped CSV (mtime 0) with its `.meta.json` sidecar"
     if path.suffix != '.gz': return save_table(df, path, **meta)
@@ -725,6 +745,7 @@ def head_rate(study)->float:
     lrs = sweep_table(study)
     return float(lrs[lrs.chosen & (lrs.family == 'heads')].lr.iloc[0])
 
+# %% ../nbs/11a_sft_study.ipynb #ed5a445a
 def run_neurons(out, # folder of the neuron arms (plan.json, runs/, adapters/)
                 study, # the head study's folder: its plan, base record and chosen head rate are reused
                 load, # () -> fresh base model
@@ -751,11 +772,13 @@ def neuron_contrasts(out, study, n_boot:int=2000)->pd.DataFrame:
     heads = [r for r in study_records(study) if r['rule'] in ('path', 'random')]
     return contrasts(study_records(out) + heads, NEURON_CONTRASTS, n_boot)
 
+# %% ../nbs/11a_sft_study.ipynb #228769ec
 def neuron_components(out)->pd.DataFrame:
     "run, component: the neurons of every neuron arm"
     plan = load_json(Path(out)/'plan.json')
     return pd.DataFrame([dict(run=arm, component=c) for arm, cs in plan['neurons'].items() for c in cs])
 
+# %% ../nbs/11a_sft_study.ipynb #0fc60b70
 def publish_neurons(out, study, data_dir, model:str|None=None)->list[Path]:
     "Write `sft_neurons.csv`, `sft_neurons_contrasts.csv` and `sft_neurons_components.csv` with provenance"
     plan = load_json(Path(out)/'plan.json')
