@@ -158,7 +158,7 @@ def plot_logit_lens(track:pd.DataFrame):
         for role, g in track[track['case'] == c].groupby('role'):
             ax.plot(g.layer, g['rank'], marker='.', ms=3, label=role)
         ax.set(yscale='log', xlabel='layer', title=f'logit lens: {c}')
-        ax.invert_yaxis()
+    axes[0][0].invert_yaxis()   # once: the panels share the y axis, so inverting each would cancel in pairs
     axes[0][0].set_ylabel('rank of token (1 = top)')
     axes[0][-1].legend(fontsize=7)
     return fig
