@@ -400,7 +400,9 @@ def circuit_command(pairs:str, n:int=None,
     "score edges (exact edge patching, EAP or EAP-IG); write edges.csv and graph.json (EAP-IG/MIB format)"
     settings = dict(locals())
     from arith_interp.models import load, check_model_source
-    from arith_interp.edges import edge_patching, edge_attribution, receiver_indices, graph_of, write_graph
+    from arith_interp.edges import edge_patching, receiver_indices, graph_of
+    from arith_interp.edge_attribution import edge_attribution
+    from arith_interp.circuits import write_graph
     check_circuit_args(pairs, method, receivers, remote, out, overwrite)
     check_model_source(model, remote)
     set_seed(seed)

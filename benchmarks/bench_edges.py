@@ -1,4 +1,4 @@
-"""Benchmark edge scoring in arith_interp.edges against a naive loop of one nnsight forward per edge.
+"""Benchmark edge scoring (arith_interp.edges, .edge_attribution) against a naive loop of one nnsight forward per edge.
 
     python benchmarks/bench_edges.py --pairs 32 --out benchmarks/edges.json
 
@@ -17,7 +17,7 @@ from arith_interp.models import load_model, tiny_model, hf_module
 from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.patching import path_patching, metric_score
 from arith_interp.ranking import top_k
-from arith_interp import edges as E
+from arith_interp import edges as E, edge_attribution as A
 
 
 def pairs(model, n, seed):
@@ -81,7 +81,7 @@ def main(argv=None):
 
     exact, t_exact = timed(E.edge_patching, m, b, heads, rows=a.rows)
     traced, t_traced = (None, None) if a.skip_traced else timed(E.edge_patching, m, b, heads, rows=a.rows, backend='nnsight')
-    _, t_eapig = timed(E.edge_attribution, m, b, 'eap-ig', steps=a.steps, batch_size=a.batch_size)
+    _, t_eapig = timed(A.edge_attribution, m, b, 'eap-ig', steps=a.steps, batch_size=a.batch_size)
     naive, t_naive = timed(naive_loop, m, b, g, sub)
     per_edge = t_naive / len(sub)
     exact_scores = exact.set_index('edge').score.loc[list(sub.edge)].values

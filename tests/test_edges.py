@@ -1,10 +1,10 @@
-"Exactness of arith_interp.edges against a brute-force per-edge hook implementation (tiny GQA model, CPU, seconds)"
+"Exactness of arith_interp.edges, .edge_attribution and .circuits against a brute-force per-edge hook implementation (tiny GQA model, CPU, seconds)"
 import copy
 import pytest, torch
 from arith_interp.models import tiny_model, hf_module
 from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.patching import fwd_kw, logit_stats, metric_score, path_patching
-from arith_interp import edges as E
+from arith_interp import edges as E, edge_attribution as A, circuits as C
 
 
 @pytest.fixture(scope='module')
@@ -127,18 +127,18 @@ def test_circuit_without_one_edge_is_exact(setup):
         c = E.Graph(**g.cfg, in_graph=E.real_edges(g))
         c.in_graph[tuple(frame.loc[edge, ['s', 'r']])] = False
         circuits.append(c)
-    f = E.faithfulness(m, b, circuits, 'logit_diff')
+    f = C.faithfulness(m, b, circuits, 'logit_diff')
     assert (f.m.values - 1 - tab.score[:4].values).__abs__().max() <= 1e-4   # clean logit_diff metric is 1
 
 
 def test_json_round_trip(setup, tmp_path):
     m, b = setup
-    _, g = E.edge_attribution(m, b, 'eap', return_graph=True)
-    c = E.greedy(g, 20)
-    back = E.read_graph(E.write_graph(c, tmp_path/'g.json'))
+    _, g = A.edge_attribution(m, b, 'eap', return_graph=True)
+    c = C.greedy(g, 20)
+    back = C.read_graph(C.write_graph(c, tmp_path/'g.json'))
     assert back.cfg == c.cfg and torch.equal(back.in_graph, c.in_graph)
     assert (back.scores - c.scores).abs().max() < 1e-6
-    d = E.load_json(tmp_path/'g.json')
+    d = C.load_json(tmp_path/'g.json')
     assert set(d) == {'cfg', 'nodes', 'edges'} and len(d['edges']) == int(E.real_edges(g).sum())
     assert all(set(v) == {'score', 'in_graph'} for v in d['edges'].values())
 
@@ -152,14 +152,14 @@ def test_bad_input_fails_before_work(setup, tmp_path):
     with pytest.raises(ValueError, match='metric='):
         E.edge_patching(m, b, 'm0', metric='kl')
     with pytest.raises(ValueError, match='ig='):
-        E.edge_attribution(m, b, 'eap-ig', ig='weights')
+        A.edge_attribution(m, b, 'eap-ig', ig='weights')
     (tmp_path/'bad.json').write_text('{"cfg": {"n_layers": 3}, "nodes": {}, "edges": {}}')
     with pytest.raises(ValueError, match='cfg lacks'):
-        E.read_graph(tmp_path/'bad.json')
+        C.read_graph(tmp_path/'bad.json')
     (tmp_path/'bad.json').write_text('{"cfg": {"n_layers": 3, "n_heads": 4, "d_model": 32, "parallel_attn_mlp": false}, '
                                      '"nodes": {}, "edges": {"m2->a0.h0<q>": {"score": 1, "in_graph": true}}}')
     with pytest.raises(ValueError, match='not in a 3-layer'):
-        E.read_graph(tmp_path/'bad.json')
+        C.read_graph(tmp_path/'bad.json')
 
 
 def test_cli_circuit(tmp_path):
@@ -183,18 +183,18 @@ def test_cli_circuit(tmp_path):
     assert len(tab) == 3 * 6 + 10 and set(tab.receiver) == {'a1.h3', 'm1'}
     g = json.loads((tmp_path/'ex'/'graph.json').read_text())
     assert len(g['edges']) == 110 and g['cfg']['n_layers'] == 2
-    assert E.read_graph(tmp_path/'ig'/'graph.json').scores.abs().sum() > 0
+    assert C.read_graph(tmp_path/'ig'/'graph.json').scores.abs().sum() > 0
 
 
 def test_circuit_evaluation_traced_matches_plain(setup):
     "Circuit evaluation through nnsight (remote=False traced, and remote='local') = the plain-torch forward"
     m, b = setup
     g = E.graph_of(m)
-    _, scored = E.edge_attribution(m, b, 'eap', return_graph=True)
-    circuits = [E.top_n(scored, n) for n in (5, 40, 200)] + [E.greedy(scored, 60), E.Graph(**g.cfg, in_graph=E.real_edges(g))]
-    plain = E.circuit_stats(m, b, circuits, batch_size=4)
-    traced = E.circuit_stats(m, b, circuits, backend='nnsight')
-    local = E.circuit_stats(m, b, circuits, remote='local')
+    _, scored = A.edge_attribution(m, b, 'eap', return_graph=True)
+    circuits = [C.top_n(scored, n) for n in (5, 40, 200)] + [C.greedy(scored, 60), E.Graph(**g.cfg, in_graph=E.real_edges(g))]
+    plain = C.circuit_stats(m, b, circuits, batch_size=4)
+    traced = C.circuit_stats(m, b, circuits, backend='nnsight')
+    local = C.circuit_stats(m, b, circuits, remote='local')
     assert (plain - traced)[..., :2].abs().max() <= 1e-5 and (traced - local).abs().max() <= 1e-5
-    fa = E.faithfulness(m, b, circuits[:2], remote='local')
-    assert (fa.f.values - E.faithfulness(m, b, circuits[:2]).f.values).__abs__().max() <= 1e-4
+    fa = C.faithfulness(m, b, circuits[:2], remote='local')
+    assert (fa.f.values - C.faithfulness(m, b, circuits[:2]).f.values).__abs__().max() <= 1e-4
