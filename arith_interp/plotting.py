@@ -302,8 +302,8 @@ def _forest(ax, table:pd.DataFrame, contrasts:pd.DataFrame, set_:str, metric:str
     ax.axvline(0, color='k', lw=.6)
     ax.set(yticks=range(len(RULE_ORDER)), ylim=(len(RULE_ORDER) - .5, -.7))
 
-def plot_sft_select(table:pd.DataFrame, # `sft_study.study_table` rows (sft_select.csv)
-                    contrasts:pd.DataFrame, # `sft_study.study_contrasts` rows (sft_select_contrasts.csv)
+def plot_sft_select(table:pd.DataFrame, # `study_tables.study_table` rows (sft_select.csv)
+                    contrasts:pd.DataFrame, # `study_tables.study_contrasts` rows (sft_select_contrasts.csv)
                    ):
     "Held-out arithmetic change per selection rule (forest), with ARC-Easy change and KL drift side panels"
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.2), gridspec_kw={'width_ratios': [2.2, 1, 1]}, sharey=True)
@@ -319,7 +319,7 @@ def plot_sft_select(table:pd.DataFrame, # `sft_study.study_table` rows (sft_sele
     return fig
 
 # %% ../nbs/12_plotting.ipynb #55d5e636
-def plot_sft_curves(curves:pd.DataFrame, # `sft_study.curves_table` rows (run, rule, step, loss)
+def plot_sft_curves(curves:pd.DataFrame, # `study_tables.curves_table` rows (run, rule, step, loss)
                     window:int=10, # steps per moving average
                    ):
     "Training loss per step (moving average), one line per run, coloured by rule"

@@ -327,7 +327,7 @@ def check_select_general(data):
 def check_select_rule(data):
     ("The pre-stated rule: holds if path beats the random draws' mean (interval above 0) and path - LoRA's low end > "
      "-3 points; does not hold if path - random's high end < +3 points; else inconclusive")
-    from arith_interp.sft_study import decision
+    from arith_interp.study_tables import decision
     d = decision(_t(data, 'sft_select_contrasts.csv'))
     ours = f"path - random mean {_pts(pd.Series(d['path_random']))}; path - LoRA {_pts(pd.Series(d['path_lora']))}"
     return ours, {'holds': 'holds', 'does not hold': 'does not hold'}.get(d['verdict'], 'inconclusive')

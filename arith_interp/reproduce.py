@@ -16,7 +16,7 @@ from .report import write_report
 from .data import read_jsonl
 from .ranking import top_k
 from .ndif import skip_reason
-from .sft_study import SELECT_TABLES
+from .study_tables import SELECT_TABLES
 
 # %% auto #0
 __all__ = ['BUDGETS', 'FORCE_ENV', 'NOTEBOOK_STAGES', 'PaperBudget', 'balanced', 'Run', 'Stage', 'stage_key', 'is_cached',

@@ -117,7 +117,7 @@ def _nearby(path:Path)->Path:
 # %% ../nbs/18b_study_commands.ipynb #ad275d77
 def print_study_plan(load, rankings:dict, budget:str, seed:int)->dict:
     "Print a study's plan as JSON (computed in a scratch folder)"
-    from arith_interp.sft_study import SFT_BUDGETS, study_sets, make_plan
+    from arith_interp.study_select import SFT_BUDGETS, study_sets, make_plan
     sizes = SFT_BUDGETS[budget]
     with tempfile.TemporaryDirectory() as scratch:
         plan = make_plan(load, sizes, rankings, study_sets(sizes, seed), Path(scratch), seed)
@@ -141,7 +141,8 @@ def show_written(folder:Path, paths:list[Path])->Path:
 # %% ../nbs/18b_study_commands.ipynb #33d67855
 def neuron_arms(study:Path, load, ranking:Path, data:Path|None, publish:bool, model:str)->Path:
     "Run (or resume) the neuron-level arms of finished head study `study` in `study/neurons`; publish their tables"
-    from arith_interp.sft_study import run_neurons, publish_neurons, missing_runs
+    from arith_interp.study_neurons import run_neurons, publish_neurons
+    from arith_interp.study_tables import missing_runs
     from arith_interp.ranking import read_ranking
     missing = missing_runs(study) if (Path(study)/'plan.json').exists() else ['plan.json']
     if missing: raise ValueError(f"unit='neuron' runs after the head study: {study} lacks {', '.join(missing)}")
@@ -154,7 +155,7 @@ def neuron_arms(study:Path, load, ranking:Path, data:Path|None, publish:bool, mo
 # %% ../nbs/18b_study_commands.ipynb #e5df9b7e
 def study_rankings(ranking:str|None=None, act_ranking:str|None=None, op:str|None=None)->dict:
     "The 'path' and 'act' rankings (default: the committed tables), one block each, checked before any work"
-    from arith_interp.sft_study import load_rankings
+    from arith_interp.study_select import load_rankings
     tables = committed_folder()/'data'
     path_table = check_file(ranking or _nearby(tables/'locate_path.csv'), 'ranking')
     act_table = check_file(act_ranking or _nearby(tables/'locate_methods.csv'), 'act_ranking')
@@ -192,7 +193,7 @@ def sft_study_command(budget:str='select-cpu', # study budget
                       neuron_ranking:str=None)->Path:
     "Run or resume the Precise SFT selection study: path, act, grad, random and random-layers heads; LoRA and full SFT"
     from arith_interp.models import check_model_source, load
-    from arith_interp.sft_study import run_study, publish_study
+    from arith_interp.study_tables import run_study, publish_study
     settings = dict(model=model, budget=budget, seed=seed)
     check_publish(publish, settings)
     rankings = study_rankings(ranking, act_ranking, op)

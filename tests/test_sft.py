@@ -275,9 +275,12 @@ def test_saved_files_have_the_usual_mode(tmp_path):
 # ---- issue 23: one SFT path (train, evaluate the saved result, cache) for the study, the stage and the notebooks ----
 def test_the_study_takes_the_one_sft_path():
     "The selection study trains, merges and caches through `sft`, not through copies of its own"
-    import arith_interp.sft as sft, arith_interp.sft_study as study
-    for name in ('trained', 'tuned', 'cached_record', 'read_record'):
-        assert getattr(study, name) is getattr(sft, name), name
+    import arith_interp.sft as sft, arith_interp.study_runs as runs, arith_interp.study_tables as tables
+    import arith_interp.study_neurons as neurons
+    names = ('trained', 'tuned', 'cached_record', 'read_record')
+    held = [(m, name) for m in (runs, tables, neurons) for name in names if hasattr(m, name)]
+    assert {name for _, name in held} == set(names)   # the study's modules hold all four, each the one in `sft`
+    for m, name in held: assert getattr(m, name) is getattr(sft, name), (m.__name__, name)
 
 def test_old_public_names_still_import_from_sft():
     "The split modules' public names stay importable from `arith_interp.sft` (callers written before the split)"

@@ -33,9 +33,9 @@ def test_knockout_from_the_per_op_table_ablates_ten_distinct_heads(capsys, tmp_p
     assert len(top) == len(set(top)) == 10, top
 
 def test_sft_study_plans_distinct_parameter_matched_heads(capsys, monkeypatch):
-    from arith_interp import sft_study
-    monkeypatch.setitem(sft_study.SFT_BUDGETS, 'tiny', sft_study.SFT_BUDGETS['tiny'].__class__(
-        **{**sft_study.SFT_BUDGETS['tiny'].__dict__, 'k_heads': 10, 'n_fisher': 1}))   # the committed k, one Fisher example
+    from arith_interp import study_select
+    monkeypatch.setitem(study_select.SFT_BUDGETS, 'tiny', study_select.SFT_BUDGETS['tiny'].__class__(
+        **{**study_select.SFT_BUDGETS['tiny'].__dict__, 'k_heads': 10, 'n_fisher': 1}))   # the committed k, one Fisher example
     with warnings.catch_warnings():
         warnings.simplefilter('error')   # --op all is explicit: no warning
         assert main(['sft-study', '--budget', 'tiny', '--model', 'smollm2-135m', '--ranking', str(PATH_TABLE),
@@ -53,7 +53,8 @@ def test_the_study_runs_and_publishes_on_the_tiny_model(tmp_path, capsys):
     from execnb.nbio import read_nb
     from execnb.shell import CaptureShell
     from arith_interp.models import tiny_model
-    from arith_interp.sft_study import run_study, publish_study, head_fisher, study_sets, SFT_BUDGETS
+    from arith_interp.study_select import head_fisher, study_sets, SFT_BUDGETS
+    from arith_interp.study_tables import run_study, publish_study
     fi = head_fisher(tiny_model(), study_sets(SFT_BUDGETS['tiny'])['train'][:2], 32)
     rankings = {'path': fi.assign(score=fi.score[::-1].values), 'act': fi.sample(frac=1, random_state=1)}
     data = os.environ.get('ARITH_INTERP_DATA') or str(ROOT.parent/'shared'/'data')
@@ -70,7 +71,8 @@ def test_the_study_runs_and_publishes_on_the_tiny_model(tmp_path, capsys):
 
 def test_committed_tables_are_what_the_records_give(tmp_path):
     "publish_study and publish_neurons rebuild every committed sft_select / sft_neurons table from the run records"
-    from arith_interp.sft_study import publish_study, publish_neurons
+    from arith_interp.study_tables import publish_study
+    from arith_interp.study_neurons import publish_neurons
     study = ROOT/'paper'/'sft_select'
     written = publish_study(study, tmp_path, model='smollm2-135m')
     written += publish_neurons(study/'neurons', study, tmp_path, model='smollm2-135m')
