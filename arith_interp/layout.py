@@ -142,8 +142,8 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
 # %% ../nbs/19a_layout.ipynb #826f832e
 LAYERS = ['core', 'compat, budget', 'models, ndif', 'sites', 'data, benchmarks, statistics', 'generation, likelihood',
           'evaluation', 'patching, lrp, analysis', 'neurons', 'ranking, edges', 'transfer, adapters',
-          'tuners, training', 'sft', 'sft_study', 'plotting, report', 'reproduce', 'plan', 'outputs', 'commands',
-          'study_commands', 'layout']
+          'tuners, training', 'sft', 'sft_study', 'plotting, report', 'runner', 'reproduce', 'plan', 'outputs',
+          'commands', 'study_commands', 'layout']
 
 # %% ../nbs/19a_layout.ipynb #5d65d568
 def _is_self(node:ast.AST)->bool:
