@@ -4,27 +4,25 @@
 
 # %% ../nbs/14_reproduce.ipynb #8d5b428b
 from __future__ import annotations
-import os, re, sys, json, time, shutil, hashlib, dataclasses, subprocess
+import os, re, json, time, shutil, hashlib, dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 import pandas as pd
 from fastcore.basics import patch
 from .core import *
 from .budget import Budget, budget_named
-from .compat import tqdm_default_file
 from .report import write_report
 from .data import read_jsonl
 from .ranking import top_k
 from .ndif import skip_reason
 from .study_tables import SELECT_TABLES
+from .runner import nbs_dir, run_notebooks
 
 # %% auto #0
 __all__ = ['BUDGETS', 'FORCE_ENV', 'NOTEBOOK_STAGES', 'PaperBudget', 'balanced', 'Run', 'Stage', 'stage_key', 'is_cached',
-           'forced_cache', 'clear_caches', 'run_stage', 'run_stages', 'skips_cell', 'show_figures_once',
-           'execute_notebook', 'output_text', 'volatile', 'stable_outputs', 'clean_like_nbdev', 'store_notebook',
-           'notebooks_main', 'run_notebooks', 'nbs_dir', 'library_notebooks', 'store_library_outputs', 'notebooks_dir',
-           'notebook_stage', 'bench_table', 'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage', 'study',
-           'merge_stage_times', 'write_stage_times']
+           'forced_cache', 'clear_caches', 'run_stage', 'run_stages', 'notebooks_dir', 'notebook_stage', 'bench_table',
+           'bench_stage', 'figure_notebooks', 'tables_read', 'figures_stage', 'study', 'merge_stage_times',
+           'write_stage_times']
 
 # %% ../nbs/14_reproduce.ipynb #e5d780c7
 @dataclass(frozen=True)
@@ -249,143 +247,6 @@ def run_stages(run:Run, stages:list[Stage], force=(), only=None)->pd.DataFrame:
         rec = {'status': 'skipped', 'seconds': 0.0, 'files': []} if skip else run_stage(run, st, force=st.name in force)
         rows.append({'stage': st.name, 'status': rec['status'], 'seconds': rec['seconds'], 'files': len(rec['files'])})
     return pd.DataFrame(rows)
-
-# %% ../nbs/14_reproduce.ipynb #7ff65c97
-def skips_cell(cell, # a cell of a notebook read with `execnb.nbio.read_nb`
-               skip=(), # flags whose cells do not run (e.g. 'slow')
-              )->bool:
-    "True for a cell `nbdev_test` would not run with `skip` flags: not code, empty, the export call, `#| eval: false`"
-    from nbdev.process import extract_directives
-    if cell.cell_type != 'code' or not cell.source.strip() or 'nbdev_export(' in cell.source: return True
-    directives = extract_directives(cell, remove=False)
-    return directives.get('eval:', [''])[0].lower() == 'false' or bool(set(skip) & directives.keys())
-
-# %% ../nbs/14_reproduce.ipynb #b4956db2
-def show_figures_once(shell): # an IPython shell with matplotlib's PNG formatter (e.g. `CaptureShell(mpl_format='png')`)
-    "A figure that is a cell's value is shown and closed, so matplotlib-inline's end-of-cell display skips it"
-    import matplotlib.pyplot as plt
-    from matplotlib.figure import Figure
-    png = shell.display_formatter.formatters['image/png']
-    render = png.lookup_by_type(Figure)
-    def render_once(fig):
-        data = render(fig)
-        plt.close(fig)
-        return data
-    png.for_type(Figure, render_once)
-
-# %% ../nbs/14_reproduce.ipynb #ae4857c9
-def _last_line(cell)->str:
-    "The last line of `cell`'s source, directives aside"
-    lines = [l for l in ''.join(cell['source']).strip().splitlines() if not l.startswith('#|')]
-    return lines[-1].strip() if lines else ''
-
-# %% ../nbs/14_reproduce.ipynb #50b5ad47
-def execute_notebook(path:Path, # the notebook
-                     dest:Path|None=None, # where to store it with its outputs (None: not stored)
-                     skip=(), # flags whose cells do not run (and keep no output)
-                     log=None): # where the per-cell lines go (default: this process's real stdout)
-    "Run notebook `path` in a fresh execnb shell, printing each code cell's last line as it starts; store it at `dest`"
-    from execnb.shell import CaptureShell
-    t0 = time.time()
-    def announce(cell)->bool:
-        if skips_cell(cell, skip):
-            if cell.cell_type == 'code': cell.outputs = []
-            return True
-        line = f'  {Path(path).name} cell {cell.idx_:>2} ({time.time() - t0:5.0f} s): {_last_line(cell)[:70]}'
-        print(line, file=log or sys.__stdout__, flush=True)
-        return False
-    shell = CaptureShell(mpl_format='png')
-    show_figures_once(shell)
-    wide_tables()                                   # stored tables are shown whole, never cut to `...`
-    if dest: Path(dest).parent.mkdir(parents=True, exist_ok=True)
-    shell.execute(path, dest, exc_stop=True, preproc=announce)
-    return store_notebook(dest) if dest else None
-
-# %% ../nbs/14_reproduce.ipynb #e71c41ff
-def output_text(out:dict)->str:
-    "The text an output shows: a stream's text, or a result's / display's plain text, HTML and markdown"
-    if out.get('output_type') == 'stream': return ''.join(out.get('text', ''))
-    data = out.get('data', {})
-    return ''.join(''.join(data.get(k, '')) for k in ('text/plain', 'text/html', 'text/markdown'))
-
-# %% ../nbs/14_reproduce.ipynb #900a61d4
-_VOLATILE = re.compile(r"0x[0-9a-fA-F]{6,}|\r|\d(?:it/s|s/it)\]|Wall time|CPU times|\bseconds\b|IProgress")
-
-def volatile(text:str)->list[str]:
-    "The parts of `text` that differ between runs with the same seed: addresses, progress bars, timings"
-    return _VOLATILE.findall(text)
-
-# %% ../nbs/14_reproduce.ipynb #fccc91f8
-_TIMING_NAMES = re.compile(r'(?:clock\(\)|secs|seconds|elapsed|timings?)')
-
-def stable_outputs(cell:dict)->list[dict]:
-    "The outputs of `cell` (cleaned by `clean_like_nbdev`) that every run with the same seed repeats"
-    if _TIMING_NAMES.fullmatch(_last_line(cell)): return []
-    keep = [o for o in cell.get('outputs', []) if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
-    return [o for o in keep if o.get('output_type') == 'error' or not volatile(output_text(o))]
-
-# %% ../nbs/14_reproduce.ipynb #1c3cc4d7
-def clean_like_nbdev(nb:dict)->dict: # a notebook as a dict (e.g. `json.loads` of its file)
-    "`nb`, cleaned in place by nbdev's `clean_nb` with the options `nbdev_clean` reads from settings.ini"
-    from nbdev.clean import clean_nb
-    from nbdev.config import get_config
-    cfg = get_config(path=proj_root())
-    keys = cfg.get('allowed_metadata_keys', '').split(), cfg.get('allowed_cell_metadata_keys', '').split()
-    clean_nb(nb, cfg.clear_all, *keys, clean_ids=cfg.clean_ids)
-    return nb
-
-# %% ../nbs/14_reproduce.ipynb #fbc4ee25
-def store_notebook(path:Path)->Path: # an executed notebook (as `CaptureShell.execute` writes it)
-    "Rewrite `path` as `nbdev_clean` leaves it, keeping only the outputs every run with the same seed repeats"
-    from execnb.nbio import write_nb
-    nb = clean_like_nbdev(json.loads(Path(path).read_text()))
-    for c in nb['cells']:
-        if c['cell_type'] == 'code': c['outputs'] = stable_outputs(c)
-    write_nb(nb, path)
-    return Path(path)
-
-# %% ../nbs/14_reproduce.ipynb #d2459ff7
-def notebooks_main(opts:dict, # {'save_to': folder to store the notebooks in (None: not stored), 'skip': flags}
-                   paths:list[str]): # the notebooks, in order
-    "The process `run_notebooks` starts: execute `paths` in order, `tqdm` bars on the terminal"
-    tqdm_default_file()
-    folder = opts.get('save_to')
-    for p in map(Path, paths): execute_notebook(p, Path(folder)/p.name if folder else None, opts.get('skip', ()))
-
-# %% ../nbs/14_reproduce.ipynb #c3d2af98
-_RUNNER = ('import sys, json\nfrom arith_interp.reproduce import notebooks_main\n'
-           'notebooks_main(json.loads(sys.argv[1]), sys.argv[2:])')
-
-def run_notebooks(paths:list, # notebooks in one folder, run in this order
-                  env:dict|None=None, # extra environment variables (a run's `ARITH_INTERP_*`)
-                  save_to:Path|None=None, # folder to store each executed notebook in (None: not stored)
-                  skip:tuple=()): # flags whose cells do not run (e.g. 'slow')
-    "Execute notebooks `paths` top to bottom, one after the other, in one fresh Python process; raise if a cell fails"
-    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, Path)) else paths)]
-    missing = [p for p in paths if not p.exists()]
-    if missing: raise FileNotFoundError(f"notebook {missing[0]} not found: `reproduce` needs a checkout's nbs/")
-    opts = json.dumps({'save_to': str(Path(save_to).resolve()) if save_to else None, 'skip': list(skip)})
-    argv = [sys.executable, '-c', _RUNNER, opts, *map(str, paths)]
-    code = subprocess.run(argv, cwd=paths[0].parent, env={**os.environ, **(env or {})}).returncode
-    names = ' / '.join(p.name for p in paths)
-    if code: raise RuntimeError(f"notebook {names} failed (exit {code}) in the last cell it printed; "
-                                "open it in Jupyter with the same ARITH_INTERP_* settings to see it")
-
-# %% ../nbs/14_reproduce.ipynb #8cf37aaf
-def nbs_dir()->Path: return proj_root()/'nbs'
-
-# %% ../nbs/14_reproduce.ipynb #498a33bb
-def library_notebooks()->list[Path]:
-    "The library notebooks (00-19), in order"
-    return sorted(nbs_dir().glob('[01][0-9]*.ipynb'))
-
-# %% ../nbs/14_reproduce.ipynb #faf0337e
-def store_library_outputs(names:list[str]|None=None, # notebook names (default: every library notebook)
-                          skip=('slow', 'notest', 'gpu')): # cells `nbdev_test` skips by default
-    "Execute library notebooks as `nbdev_test` does (flagged cells skipped, `IN_TEST` set); store their outputs in nbs/"
-    paths = [nbs_dir()/n for n in names] if names else library_notebooks()
-    for p in paths: run_notebooks([p], env={'IN_TEST': '1'}, save_to=nbs_dir(), skip=skip)
-    return paths
 
 # %% ../nbs/14_reproduce.ipynb #6e407380
 def _snapshot(out:Path)->dict:

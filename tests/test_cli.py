@@ -393,7 +393,7 @@ def test_two_commands_on_one_out(capsys, tmp_path, pairs):
 
 def test_reproduce_from_another_folder_protects_paper(capsys, tmp_path, monkeypatch):
     "Run from outside the checkout, reproduce still finds nbs/ and still refuses to overwrite the committed paper/"
-    from arith_interp.reproduce import nbs_dir
+    from arith_interp.runner import nbs_dir
     monkeypatch.chdir(tmp_path)
     assert committed_folder() == ROOT/'paper' and nbs_dir() == ROOT/'nbs'
     code, _, err = run_cli(capsys, 'reproduce', '--model', 'tiny', '--quick', '--out', ROOT/'paper')

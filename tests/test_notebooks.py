@@ -2,7 +2,7 @@
 import json, base64, pathlib
 import pandas as pd
 import pytest
-from arith_interp.reproduce import output_text, volatile
+from arith_interp.runner import output_text, volatile
 
 ROOT = pathlib.Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT/'nbs').glob('*.ipynb'))

@@ -51,7 +51,7 @@ def main(argv=None)->int:
     p.add_argument('--execute', action='store_true', help='re-run nbs/index.ipynb (storing its outputs) first')
     a = p.parse_args(argv)
     if a.execute:
-        from arith_interp.reproduce import run_notebooks
+        from arith_interp.runner import run_notebooks
         run_notebooks([INDEX], save_to=INDEX.parent)
     if a.check: return 0 if README.read_text() == readme() else print('README.md differs from nbs/index.ipynb: run python tools/readme.py') or 1
     README.write_text(readme())

@@ -38,7 +38,7 @@ def refresh(path:pathlib.Path)->list[int]:
     from execnb.shell import CaptureShell
     from arith_interp.core import wide_tables
     from arith_interp.compat import tqdm_default_file
-    from arith_interp.reproduce import skips_cell, stable_outputs, show_figures_once, clean_like_nbdev
+    from arith_interp.runner import skips_cell, stable_outputs, show_figures_once, clean_like_nbdev
     stored = json.loads(path.read_text())['cells']
     nb = read_nb(path)
     runs = [not skips_cell(c, skip=('slow',)) for c in nb.cells]
