@@ -141,9 +141,10 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
 
 # %% ../nbs/19a_layout.ipynb #826f832e
 LAYERS = ['core', 'compat, budget', 'models, ndif', 'sites', 'data, benchmarks, statistics', 'generation, likelihood',
-          'evaluation', 'patching, lrp, analysis', 'neurons', 'ranking, edges', 'edge_attribution, circuits',
-          'transfer, adapters', 'tuners, training', 'sft', 'study_select', 'study_runs', 'study_tables',
-          'study_neurons', 'plotting, claims', 'runner, report', 'reproduce', 'plan', 'outputs', 'commands',
+          'evaluation', 'patching, lrp, analysis', 'attribution, knockout, neurons', 'ranking, edges',
+          'edge_attribution, circuits', 'transfer, adapters', 'tuners, training', 'sft', 'study_select', 'study_runs',
+          'study_tables', 'study_neurons', 'plotting, claims', 'runner, report', 'reproduce', 'plan', 'outputs',
+          'commands',
           'study_commands', 'layout']
 
 # %% ../nbs/19a_layout.ipynb #5d65d568

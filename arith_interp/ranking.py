@@ -12,7 +12,8 @@ from .core import *
 from .models import default_remote
 from .sites import *
 from .data import encode_pairs, read_jsonl
-from .patching import METRICS, ABLATIONS, knockout, metric_value, patch_counterfactual
+from .patching import METRICS, metric_value, patch_counterfactual
+from .knockout import ABLATIONS, knockout
 
 # %% auto #0
 __all__ = ['COLUMNS', 'LOCATORS', 'RANKING_NEEDS', 'BLOCK_COLUMNS', 'DEFAULT_BLOCK', 'FRACTIONS', 'locator', 'locate',
@@ -23,7 +24,7 @@ __all__ = ['COLUMNS', 'LOCATORS', 'RANKING_NEEDS', 'BLOCK_COLUMNS', 'DEFAULT_BLO
 # %% ../nbs/07_ranking.ipynb #0af749f8
 COLUMNS = ['component', 'layer', 'head', 'kind', 'method', 'metric', 'score', 'n_pairs', 'model', 'seed']
 LOCATORS = {'path': 'arith_interp.patching:path_patching', 'act': 'arith_interp.patching:activation_patching',
-            'atp': 'arith_interp.patching:attribution_patching', 'lrp': 'arith_interp.lrp:lrp_scores'}
+            'atp': 'arith_interp.attribution:attribution_patching', 'lrp': 'arith_interp.lrp:lrp_scores'}
 
 def locator(method:str):
     "The locate function registered for `method`"

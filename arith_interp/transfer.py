@@ -14,7 +14,8 @@ from .sites import *
 from .data import (encode_pairs, tok_ids, left_pad, pad_id, positions, variant_pairs, make_pairs,
                                calc_expressions)
 from .benchmarks import load_benchmark, BENCHMARKS
-from .patching import knockout, activation_cache, patch_components
+from .patching import activation_cache, patch_components
+from .knockout import knockout
 from .ranking import random_heads
 from .statistics import wilson
 from .evaluation import eval_mc, answer_hits, cot_prompt, worked_shots
@@ -73,7 +74,7 @@ def ablate(model, # nnsight model
            comps, # components: names 'a1.h2,m0' or a list
            z_mean:torch.Tensor, # [n_layers, H*d_head] replacement o_proj inputs
            m_mean:torch.Tensor, # [n_layers, d_model] replacement MLP outputs
-           last_only:bool=False, # only the last position of each forward (as `patching.knockout`)
+           last_only:bool=False, # only the last position of each forward (as `knockout.knockout`)
           ):
     "Context in which `comps` are mean-ablated in every forward run through the nnsight `model` (an nnsight edit)"
     groups = [parse_components(comps, spec(model))]
@@ -110,7 +111,7 @@ def _row(name:str, kind:str, condition:str, draw:int, comps:list, n:int, correct
 
 # %% ../nbs/10_transfer.ipynb #ebc2bb01
 def _next_token_rows(model, name, records, conds, seed)->list[dict]:
-    "Rows for a next-token set, via `patching.knockout` (all conditions in one call)"
+    "Rows for a next-token set, via `knockout.knockout` (all conditions in one call)"
     b = encode_pairs(model.tokenizer, records)
     n = len(b.answer)
     res = knockout(model, b, [cs for _, _, cs in conds], seed=seed)

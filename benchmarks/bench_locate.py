@@ -21,6 +21,7 @@ from arith_interp.models import load_model, tiny_model, hf_module
 from arith_interp.data import make_pairs, encode_pairs, positions
 from arith_interp.sites import spec, components
 from arith_interp import patching as P
+from arith_interp.attribution import attribution_patching
 from arith_interp.ranking import agreement
 
 
@@ -104,7 +105,7 @@ def main(argv=None):
                machine=platform.processor() or platform.machine())
     bridge = bridge_for(m)
     warm = b[:2]                                          # warm-up: first traces pay nnsight's source parsing
-    for fn in (P.path_patching, P.attribution_patching, P.activation_patching):
+    for fn in (P.path_patching, attribution_patching, P.activation_patching):
         fn(m, warm, 'logit_diff', comps=sub[:2])
     P.direct_oracle(m, warm, sub[:1])
     naive_loop(m, warm, sub[:1])
@@ -113,7 +114,7 @@ def main(argv=None):
     (tp, sp), t_path = timed(P.path_patching, m, b, 'logit_diff', return_stats=True)
     ta, t_act = timed(P.activation_patching, m, b, 'logit_diff')                   # the local default: 'torch'
     _, t_act_kv = timed(P.activation_patching, m, b, 'logit_diff', backend='kv')   # the nnsight key/value path
-    tatp, t_atp = timed(P.attribution_patching, m, b, 'logit_diff')
+    tatp, t_atp = timed(attribution_patching, m, b, 'logit_diff')
     _, act_stats = P.activation_patching(m, b, 'logit_diff', comps=sub, return_stats=True)
     with torch.no_grad():
         start = time.perf_counter()

@@ -13,6 +13,7 @@ from arith_interp.models import tiny_model, load_model, hf_module, float32_logit
 from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.sites import Component
 from arith_interp import patching as P
+from arith_interp.attribution import attribution_patching
 from arith_interp.lrp import lrp_scores
 from arith_interp.sft import run_sft
 from arith_interp.training import arithmetic_examples
@@ -23,7 +24,7 @@ METHODS = {'path': lambda m, b: P.path_patching(m, b, 'logit'),
            'act-torch': lambda m, b: P.activation_patching(m, b, 'logit', backend='torch'),
            'act-kv': lambda m, b: P.activation_patching(m, b, 'logit', backend='kv'),
            'act-nnsight': lambda m, b: P.activation_patching(m, b, 'logit', backend='nnsight'),
-           'atp': lambda m, b: P.attribution_patching(m, b, 'logit'),
+           'atp': lambda m, b: attribution_patching(m, b, 'logit'),
            'lrp': lambda m, b: lrp_scores(m, b, 'logit_diff')}
 
 

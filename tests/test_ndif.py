@@ -9,6 +9,7 @@ from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.evaluation import last_logits
 from arith_interp.ndif import server_without, registered, remote_plan, skip_reason, STAGES
 from arith_interp import patching as P, analysis as A, ranking as R
+from arith_interp.knockout import knockout
 from arith_interp.sites import ARCHS, spec
 
 
@@ -33,7 +34,7 @@ CASES = {
     'path_patching': (lambda m, r, b, rem: torch.tensor(P.path_patching(m, b, 'logit_diff', remote=rem).score.values), 0.),
     'activation_patching': (lambda m, r, b, rem: torch.tensor(P.activation_patching(m, b, 'logit_diff', remote=rem, backend='nnsight').score.values), 0.),
     'activation_patching_vs_fast_local': (lambda m, r, b, rem: torch.tensor(P.activation_patching(m, b, 'logit_diff', remote=rem, backend=None if rem else 'kv').score.values), 1e-4),
-    'knockout': (lambda m, r, b, rem: torch.tensor([d['accuracy'] for d in P.knockout(m, b, [['a0.h1', 'a2.h3'], ['m1']], remote=rem)]), 0.),
+    'knockout': (lambda m, r, b, rem: torch.tensor([d['accuracy'] for d in knockout(m, b, [['a0.h1', 'a2.h3'], ['m1']], remote=rem)]), 0.),
     'attention_shares': (lambda m, r, b, rem: torch.tensor(A.attention_shares(m, r, 'a0.h1,a2.h0', remote=rem)[['operand', 'operator', 'other']].values), 0.),
     'logit_lens': (lambda m, r, b, rem: A.lens_logits(m, [x['clean'] for x in r[:3]], remote=rem), 0.),
     'mlp_cosines': (lambda m, r, b, rem: torch.tensor(A.mlp_cosines(m, r, remote=rem, center_ids=A.digit_ids(m.tokenizer)).cos.values), 0.),

@@ -170,6 +170,7 @@ def test_retyping_keeps_the_clean_prompts(smol_tok):
 # ---- NDIF: forward-only neuron methods and counterfactual types run with the package hidden from the simulated server ----
 from arith_interp.ndif import server_without, registered
 from arith_interp import patching as P
+from arith_interp.knockout import knockout
 
 def _same(a, b, tol): return float(abs(np.array(a, dtype=float) - np.array(b, dtype=float)).max()) <= tol
 
@@ -194,5 +195,5 @@ def test_component_methods_refuse_neurons(setup):
     "Head/MLP patching would treat a neuron as its whole MLP: every entry point refuses one, naming the neuron module"
     m, b = setup
     for fn in (lambda: P.activation_patching(m, b, comps='a0.h1,m1.n2'), lambda: P.path_patching(m, b, comps=['m1.n2']),
-               lambda: P.knockout(m, b, ['m1.n2']), lambda: P.knockout(m, b, [['m0'], ['m1.n2']])):
+               lambda: knockout(m, b, ['m1.n2']), lambda: knockout(m, b, [['m0'], ['m1.n2']])):
         with pytest.raises(ValueError, match='are MLP neurons'): fn()

@@ -6,6 +6,8 @@ from arith_interp.models import tiny_model
 from arith_interp.data import make_pairs, encode_pairs, write_jsonl, positions
 from arith_interp.sites import head_site, mlp_site, head_slice, spec, to_logits
 from arith_interp import patching as P
+from arith_interp.attribution import attribution_patching
+from arith_interp.knockout import ABLATIONS, ablation_values, knockout
 
 
 @pytest.fixture(scope='module')
@@ -59,7 +61,7 @@ def test_fast_methods_match_brute_force(setup, metric):
 
 def test_remote_local_matches_local(setup):
     m, b = setup
-    for fn in (P.path_patching, P.activation_patching, P.attribution_patching):
+    for fn in (P.path_patching, P.activation_patching, attribution_patching):
         a, r = fn(m, b, 'logit_diff'), fn(m, b, 'logit_diff', remote='local')
         assert (a.score - r.score).abs().max() < 1e-5, fn.__name__
 
@@ -102,12 +104,12 @@ def _cache(m, b, which:str):
     return cache
 
 
-@pytest.mark.parametrize('ablation', P.ABLATIONS)
+@pytest.mark.parametrize('ablation', ABLATIONS)
 def test_backends_match_nnsight_on_sets(setup, ablation):
     "Sets of components (the empty set too) with ablation values: kv and torch stats within 1e-5 of nnsight's"
     m, b = setup
     reference = _cache(m, b, 'corrupt')
-    z, mlp = P.ablation_values(ablation, reference, len(b), seed=4)
+    z, mlp = ablation_values(ablation, reference, len(b), seed=4)
     groups = _sets(spec(m))
     with torch.no_grad():
         full = P.patched_run(m, b, groups, z, mlp, 'nnsight')
@@ -117,15 +119,15 @@ def test_backends_match_nnsight_on_sets(setup, ablation):
     assert (full[1:] - full[0]).abs().amax((1, 2)).min() > 1e-3       # every set changes the stats
 
 
-@pytest.mark.parametrize('ablation', P.ABLATIONS)
+@pytest.mark.parametrize('ablation', ABLATIONS)
 def test_knockout_torch_backend_matches_full_forwards(setup, ablation):
     "knockout on the torch backend (its local default) against full nnsight forwards, on answers a knockout can move"
     m, b = setup
     clean = _cache(m, b, 'clean')
     own = replace(b, answer=to_logits(m, clean.resid).argmax(-1))     # the model's own answers: clean accuracy 1
     sets = [[c.name for c in group] for group in _sets(spec(m))[1:]]
-    fast = P.knockout(m, own, sets, ablation, seed=5)
-    full = P.knockout(m, own, sets, ablation, seed=5, backend='nnsight')
+    fast = knockout(m, own, sets, ablation, seed=5)
+    full = knockout(m, own, sets, ablation, seed=5, backend='nnsight')
     assert fast == full and fast[0]['clean_accuracy'] == 1.0
     assert min(r['accuracy'] for r in full) < 1.0
 
@@ -149,7 +151,7 @@ def test_backend_choice_outside_llama_style_attention():
     b = encode_pairs(m.tokenizer, make_pairs(m.tokenizer, ops=('+',), n=6, cf='resample', seed=0))
     assert P.pick_backend(m) == 'kv' and P.pick_backend(m, remote='local') == 'nnsight'
     with pytest.raises(ValueError, match="backend='torch' computes Llama-style attention"):
-        P.knockout(m, b, 'a0.h1', backend='torch')
+        knockout(m, b, 'a0.h1', backend='torch')
     with pytest.raises(ValueError, match="backend='kv' runs locally only"):
         P.activation_patching(m, b, remote='local', backend='kv')
     _, kv = P.activation_patching(m, b, 'prob', return_stats=True)

@@ -132,6 +132,8 @@ def big_model(device:str, dry:bool, n_pairs:int)->tuple:
 def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32):
     "Each 7B-shaped step as its own record: build, path, act, atp, knockout, precise SFT step, LoRA step"
     from arith_interp import patching as P
+    from arith_interp.attribution import attribution_patching
+    from arith_interp.knockout import knockout
     from arith_interp.models import hf_module
     from arith_interp.ranking import top_k
     from arith_interp.plan import forward_bytes, backward_bytes, states_gb
@@ -156,11 +158,11 @@ def big_model_steps(result:dict, device:str, dry:bool, path:Path, n_pairs:int=32
     act_rows = min(512, rows * s['n_layers'] * (s['n_heads'] + 1))
     act_gb = weights + forward_bytes(s, act_rows, seq, cache=False) / 1e9
     timed('7b-act', lambda: P.activation_patching(m, b, 'logit'), act_gb)
-    timed('7b-atp', lambda: P.attribution_patching(m, b, 'logit'), weights + backward_bytes(s, rows, seq) / 1e9)
+    timed('7b-atp', lambda: attribution_patching(m, b, 'logit'), weights + backward_bytes(s, rows, seq) / 1e9)
     ranking = held.get('7b-path')
     heads = top_k(ranking, 10, ('head',)) if ranking is not None else [f'a0.h{h}' for h in range(min(10, s['n_heads']))]
     knock_rows = 3 * rows                                                            # clean, top 10, top 5: one forward
-    timed('7b-knockout', lambda: P.knockout(m, b, [heads, heads[::-1][:5]], 'mean'),
+    timed('7b-knockout', lambda: knockout(m, b, [heads, heads[::-1][:5]], 'mean'),
           weights + forward_bytes(s, knock_rows, seq, cache=False) / 1e9)
     data = arithmetic_examples(8, seed=0)
     comps = [Component.parse(h) for h in heads]
