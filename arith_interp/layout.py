@@ -144,8 +144,7 @@ LAYERS = ['core', 'compat, budget', 'models, ndif', 'sites', 'data, benchmarks, 
           'evaluation', 'patching, lrp, analysis', 'attribution, knockout, neurons', 'ranking, edges',
           'edge_attribution, circuits', 'transfer, adapters', 'tuners, training', 'sft', 'study_select', 'study_runs',
           'study_tables', 'study_neurons', 'plotting, claims', 'runner, report', 'reproduce', 'plan', 'outputs',
-          'commands',
-          'study_commands', 'layout']
+          'commands', 'study_commands', 'layout']
 
 # %% ../nbs/19a_layout.ipynb #5d65d568
 def _is_self(node:ast.AST)->bool:
