@@ -41,7 +41,8 @@ def remote_info(model:str, # 'tiny', 'smollm2-135m' (embedded), a Hub id or a lo
                 trusted:bool=False, # the NDIF key is marked trusted
                )->dict:
     "`ndif.remote_plan` of `model`, from its config alone (no weights are loaded)"
-    from arith_interp.models import EMBEDDED, embedded_weights, tiny_config
+    from arith_interp.embedded import EMBEDDED, embedded_weights
+    from arith_interp.models import tiny_config
     from arith_interp.ndif import remote_plan, model_config
     from arith_interp.sites import ARCHS
     if model == 'tiny':
@@ -65,7 +66,8 @@ def info_command(model:str='smollm2-135m', device:str=None, remote:bool|str=Fals
 # %% ../nbs/18a_commands.ipynb #55354d9c
 def tokenizer_for(name:str):
     "Tokenizer of model `name` ('tiny...' uses the local digit tokenizer), checked before anything is loaded"
-    from arith_interp.models import check_model_source, is_tiny, digit_tokenizer, EMBEDDED, embedded_weights
+    from arith_interp.embedded import EMBEDDED, embedded_weights
+    from arith_interp.models import check_model_source, is_tiny, digit_tokenizer
     check_model_source(name)
     if is_tiny(name): return digit_tokenizer()
     from arith_interp.models import load_tokenizer

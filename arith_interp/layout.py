@@ -140,11 +140,11 @@ def layering_errors(graph:dict, # `import_graph(package_dir)`
     return errors
 
 # %% ../nbs/19a_layout.ipynb #826f832e
-LAYERS = ['core', 'compat, budget', 'models, ndif', 'sites', 'data, benchmarks, statistics', 'generation, likelihood',
-          'evaluation', 'patching, lrp, analysis', 'attribution, knockout, neurons', 'ranking, edges',
-          'edge_attribution, circuits', 'transfer, adapters', 'tuners, training', 'sft', 'study_select', 'study_runs',
-          'study_tables', 'study_neurons', 'plotting, claims', 'runner, report', 'reproduce', 'plan', 'outputs',
-          'commands', 'study_commands', 'layout']
+LAYERS = ['core', 'compat, budget', 'embedded, precision', 'models, ndif', 'sites', 'data, benchmarks, statistics',
+          'generation, likelihood', 'evaluation', 'patching, lrp, analysis', 'attribution, knockout, neurons',
+          'ranking, edges', 'edge_attribution, circuits', 'transfer, adapters', 'tuners, training', 'sft',
+          'study_select', 'study_runs', 'study_tables', 'study_neurons', 'plotting, claims', 'runner, report',
+          'reproduce', 'plan', 'outputs', 'commands', 'study_commands', 'layout']
 
 # %% ../nbs/19a_layout.ipynb #5d65d568
 def _is_self(node:ast.AST)->bool:

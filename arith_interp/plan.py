@@ -8,7 +8,8 @@ import copy, time
 import pandas as pd, torch
 from transformers import AutoConfig, AutoModelForCausalLM
 from .core import *
-from .models import SHAPES, EMBEDDED, shape_config, tiny_config, digit_tokenizer, is_tiny, embedded_weights, _dtype
+from .embedded import EMBEDDED, embedded_weights
+from .models import SHAPES, shape_config, tiny_config, digit_tokenizer, is_tiny, _dtype
 from .sites import block_site
 from .tuners import llama_params, head_params, sft_memory, LLAMA2_7B
 from .reproduce import Budget, BUDGETS

@@ -9,7 +9,8 @@ scores within twice that error of each other."""
 import os
 import numpy as np, pytest, torch
 from scipy.stats import spearmanr
-from arith_interp.models import tiny_model, load_model, hf_module, float32_logits
+from arith_interp.models import tiny_model, load_model, hf_module
+from arith_interp.precision import float32_logits
 from arith_interp.data import make_pairs, encode_pairs
 from arith_interp.sites import Component
 from arith_interp import patching as P

