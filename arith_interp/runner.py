@@ -4,14 +4,15 @@
 
 # %% ../nbs/13a_runner.ipynb #7a8689cf
 from __future__ import annotations
-import os, re, sys, json, time, subprocess
+import os, re, sys, ast, json, time, subprocess
 from pathlib import Path
 from .core import proj_root, wide_tables
 from .compat import tqdm_default_file
 
 # %% auto #0
-__all__ = ['skips_cell', 'show_figures_once', 'execute_notebook', 'output_text', 'volatile', 'stable_outputs', 'clean_like_nbdev',
-           'store_notebook', 'notebooks_main', 'run_notebooks', 'nbs_dir', 'library_notebooks', 'store_library_outputs']
+__all__ = ['skips_cell', 'show_figures_once', 'execute_notebook', 'output_text', 'volatile', 'timing_line', 'stable_outputs',
+           'clean_like_nbdev', 'store_notebook', 'notebooks_main', 'run_notebooks', 'nbs_dir', 'library_notebooks',
+           'store_library_outputs']
 
 # %% ../nbs/13a_runner.ipynb #7ff65c97
 def skips_cell(cell, # a cell of a notebook read with `execnb.nbio.read_nb`
@@ -78,12 +79,22 @@ def volatile(text:str)->list[str]:
     "The parts of `text` that differ between runs with the same seed: addresses, progress bars, timings"
     return _VOLATILE.findall(text)
 
-# %% ../nbs/13a_runner.ipynb #fccc91f8
-_TIMING_NAMES = re.compile(r'(?:clock\(\)|secs|seconds|elapsed|timings?)')
+# %% ../nbs/13a_runner.ipynb #0b2df566
+_TIMING_WORDS = re.compile(r'clock|secs?|seconds|elapsed|timings?|cpu\w*|t_\w+|[tc]\d'
+                           r'|time|perf_counter|process_time|round')
 
+def timing_line(line:str)->bool:
+    "Whether the expression `line` shows only timings: every name and attribute in it is a timing word"
+    try: tree = ast.parse(line, mode='eval')
+    except SyntaxError: return False
+    nodes = list(ast.walk(tree))
+    names = [n.id for n in nodes if isinstance(n, ast.Name)] + [n.attr for n in nodes if isinstance(n, ast.Attribute)]
+    return bool(names) and all(_TIMING_WORDS.fullmatch(n) for n in names)
+
+# %% ../nbs/13a_runner.ipynb #fccc91f8
 def stable_outputs(cell:dict)->list[dict]:
     "The outputs of `cell` (cleaned by `clean_like_nbdev`) that every run with the same seed repeats"
-    if _TIMING_NAMES.fullmatch(_last_line(cell)): return []
+    if timing_line(_last_line(cell)): return []
     keep = [o for o in cell.get('outputs', []) if not (o.get('output_type') == 'stream' and o.get('name') == 'stderr')]
     return [o for o in keep if o.get('output_type') == 'error' or not volatile(output_text(o))]
 

@@ -2,7 +2,7 @@
 import json, base64, pathlib
 import pandas as pd
 import pytest
-from arith_interp.runner import output_text, volatile
+from arith_interp.runner import output_text, volatile, timing_line, _last_line
 
 ROOT = pathlib.Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT/'nbs').glob('*.ipynb'))
@@ -29,6 +29,13 @@ def test_no_volatile_output(path):
     assert not [o for o in outs if o.get('execution_count')], 'execution counts stored: run nbdev_clean'
     found = [v for o in outs for v in volatile(output_text(o))]
     assert not found, f'addresses, timings or progress bars in stored outputs: {found[:5]}'
+
+@pytest.mark.parametrize('path', NOTEBOOKS, ids=lambda p: p.name)
+def test_no_stored_timings(path):
+    "A cell that shows only timings (`secs, cpu`) stores no output: its value differs every run (`runner.timing_line`)"
+    cells = [c for c in json.loads(path.read_text())['cells'] if c['cell_type'] == 'code']
+    shown = [_last_line(c) for c in cells if c.get('outputs') and timing_line(_last_line(c))]
+    assert not shown, f'timings stored: {shown}'
 
 @pytest.mark.parametrize('path', sorted((ROOT/'nbs').glob('9*.ipynb')), ids=lambda p: p.name)
 def test_figure_shown_once(path):
