@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch, nnsight
 import pandas as pd
 from .core import check_choice
-from .models import hf_module, default_remote
+from .models import default_remote, frozen
 from .sites import spec, embed_site, head_site, mlp_site
 from .patching import (METRICS, ActivationCache, activation_cache, fwd_kw, logit_stats, metric_value,
                                    score_table, _comps)
@@ -54,16 +54,10 @@ def attribution_patching(model, # nnsight model
                         )->pd.DataFrame:
     "AtP estimate of each component's activation-patching score"
     check_choice('metric', metric, METRICS)
-    comps, hf = _comps(model, comps), hf_module(model)
-    trainable = {name: p.requires_grad for name, p in hf.named_parameters()}
-    hf.requires_grad_(False)
-    try:
-        with model.session(remote=default_remote(model, remote)):
-            with torch.no_grad():
-                corrupt = nnsight.save(activation_cache(model, batch, 'corrupt'))
-            grads_and_acts = nnsight.save(_gradient_trace(model, batch, corrupt, metric))
-    finally:
-        for name, p in hf.named_parameters():
-            p.requires_grad_(trainable[name])
+    comps = _comps(model, comps)
+    with frozen(model), model.session(remote=default_remote(model, remote)):
+        with torch.no_grad():
+            corrupt = nnsight.save(activation_cache(model, batch, 'corrupt'))
+        grads_and_acts = nnsight.save(_gradient_trace(model, batch, corrupt, metric))
     scores = _atp_scores(model, comps, *grads_and_acts, corrupt).detach()
     return score_table(model, comps, scores, 'atp', metric, len(batch.answer), seed)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import torch
 from .core import *
-from .models import hf_module
+from .models import frozen
 from .patching import METRICS, logit_stats, metric_value
 from .edges import (Graph, Receivers, graph_of, real_edges, receiver_indices, plain_forward, edge_table,
                                 _pair_stats, _runs, _slice, _chunks)
@@ -73,21 +73,6 @@ def _mean_grads(model, g:Graph, batch, rows, points:list, metric:str, stats:tupl
         total = total + receivers.grads()
     return total / len(points)
 
-# %% ../nbs/06b_edge_attribution.ipynb #c4704d0e
-def _frozen(model):
-    "Context: the model's parameters stop requiring gradients, and are put back after"
-    return _Freeze(hf_module(model))
-
-class _Freeze:
-    def __init__(self, hf):
-        self.hf = hf
-    def __enter__(self):
-        self.saved = {n: p.requires_grad for n, p in self.hf.named_parameters()}
-        self.hf.requires_grad_(False)
-    def __exit__(self, *exc):
-        for n, p in self.hf.named_parameters():
-            p.requires_grad_(self.saved[n])
-
 # %% ../nbs/06b_edge_attribution.ipynb #6a3f79c2
 EDGE_METHODS = ('exact', 'eap', 'eap-ig')
 IG_KINDS = ('inputs', 'activations')
@@ -118,7 +103,7 @@ def edge_attribution(model, # nnsight model (runs locally: gradients)
     g = graph_of(model)
     idx = receiver_indices(g, receivers)
     stats, real = _pair_stats(model, batch, batch_size), real_edges(g).float()
-    with _frozen(model):
+    with frozen(model):
         for part in progress(_chunks(len(batch), batch_size), desc=method):
             rows = _slice(part)
             rope, mask, clean, cf = _runs(model, g, batch, rows)

@@ -5,6 +5,7 @@
 # %% ../nbs/01_models.ipynb #89d2b81a
 from __future__ import annotations
 import os, weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import torch, nnsight
@@ -20,8 +21,8 @@ _all_ = ['hf_module']   # re-exported: the one reader of nnsight's private `_mod
 # %% auto #0
 __all__ = ['REMOTE', 'TINY_WORDS', 'SHAPES', 'load_tokenizer', 'load_model', 'ModelTag', 'tag_model', 'model_name',
            'register_package', 'default_remote', 'digit_tokenizer', 'tiny_config', 'tiny_model', 'shape_config',
-           'shape_model', 'model_info', 'run_forward', 'run_generate', 'is_tiny', 'hub_offline', 'in_hub_cache',
-           'hub_reachable', 'check_model_source', 'load', 'hf_module']
+           'shape_model', 'model_info', 'run_forward', 'run_generate', 'frozen', 'is_tiny', 'hub_offline',
+           'in_hub_cache', 'hub_reachable', 'check_model_source', 'load', 'hf_module']
 
 # %% ../nbs/01_models.ipynb #1202f900
 REMOTE = (False, 'local', True)
@@ -269,6 +270,19 @@ def run_generate(model, # an nnsight model (its stored edits apply at every step
                 )->torch.Tensor:
     "Generated token ids `[B, prompt + new]` of `model`"
     return model.generate(**inputs)
+
+# %% ../nbs/01_models.ipynb #6345f7e4
+@contextmanager
+def frozen(model): # an nnsight model or a torch module
+    "Context: no parameter of `model` requires gradients inside it; each one's flag is put back after"
+    hf = hf_module(model)
+    saved = {name: p.requires_grad for name, p in hf.named_parameters()}
+    hf.requires_grad_(False)
+    try:
+        yield hf
+    finally:
+        for name, p in hf.named_parameters():
+            p.requires_grad_(saved[name])
 
 # %% ../nbs/01_models.ipynb #61b21900
 import re

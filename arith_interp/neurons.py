@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch, nnsight
 import numpy as np, pandas as pd
 from .core import *
-from .models import hf_module, default_remote, model_name
+from .models import hf_module, default_remote, model_name, frozen
 from .sites import *
 from .data import render, tok_ids, positions
 from .patching import (METRICS, fwd_kw, logit_stats, metric_value, metric_score, score_table, linear_rows,
@@ -89,16 +89,11 @@ def neuron_attribution(model, # nnsight model
                       )->pd.DataFrame:
     "AtP estimate of every neuron's activation-patching score (one forward and one backward for all of them)"
     check_choice('metric', metric, METRICS)
-    comps, hf = _neurons(model, layers=layers), hf_module(model)
-    trainable = {name: p.requires_grad for name, p in hf.named_parameters()}
-    hf.requires_grad_(False)
-    try:
-        with model.session(remote=default_remote(model, remote)):
-            with torch.no_grad():
-                corrupt = nnsight.save(neuron_cache(model, batch, 'corrupt'))
-            grads_and_acts = nnsight.save(_neuron_gradients(model, batch, corrupt[1], metric))
-    finally:
-        for name, p in hf.named_parameters(): p.requires_grad_(trainable[name])
+    comps = _neurons(model, layers=layers)
+    with frozen(model), model.session(remote=default_remote(model, remote)):
+        with torch.no_grad():
+            corrupt = nnsight.save(neuron_cache(model, batch, 'corrupt'))
+        grads_and_acts = nnsight.save(_neuron_gradients(model, batch, corrupt[1], metric))
     grads, acts = grads_and_acts
     estimate = ((corrupt[0].to(acts.device) - acts) * grads).sum(0)             # [L, d_mlp]
     scores = torch.stack([estimate[c.layer, c.neuron] for c in comps]) if comps else torch.zeros(0)
